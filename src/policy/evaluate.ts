@@ -148,10 +148,16 @@ function defaultReason(model: CompiledModel): Reason {
   };
 }
 
-/** `org.cohorts` is what the caller supplied plus the policy's cohorts that list `org.id`. */
+/**
+ * `org.cohorts` is what the caller supplied plus the policy's cohorts that list `org.id`. Without
+ * `org.id` the policy's memberships cannot be known, so `org.cohorts` is unknown too.
+ */
 function withCohorts(policy: CompiledPolicy, facts: Facts): Facts {
   const org = facts["org.id"];
-  if (typeof org !== "string" || policy.cohortsByOrg.size === 0) return facts;
+  if (typeof org !== "string") {
+    return facts["org.cohorts"] === undefined ? facts : { ...facts, "org.cohorts": undefined };
+  }
+  if (policy.cohortsByOrg.size === 0) return facts;
   const derived = policy.cohortsByOrg.get(org) ?? [];
   const supplied = facts["org.cohorts"];
   if (Array.isArray(supplied)) {
