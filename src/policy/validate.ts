@@ -74,7 +74,9 @@ function fromZodIssue(issue: z.core.$ZodIssue): Diagnostic[] {
       return [make("POLICY_TYPE", `expected ${expected}, got ${typeName(issue.input)}`)];
     }
     case "unrecognized_keys":
-      return issue.keys.map((key) => make("POLICY_UNKNOWN_KEY", `unknown key \`${key}\``, [...path, key], true));
+      return issue.keys.map((key) =>
+        make("POLICY_UNKNOWN_KEY", `unknown key \`${key}\``, [...path, key], true),
+      );
     case "invalid_value":
       if (path.length === 1 && last === "version") {
         return [

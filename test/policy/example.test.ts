@@ -7,8 +7,16 @@ import { decideAt, examplePolicy } from "./helpers.ts";
 const policy = examplePolicy();
 
 const us: Facts = { "org.id": "acme", "user.nationality": ["US"], "user.permanent_residency": [] };
-const greenCardHolder: Facts = { "org.id": "acme", "user.nationality": ["IN"], "user.permanent_residency": ["US"] };
-const dualNational: Facts = { "org.id": "acme", "user.nationality": ["US", "FR"], "user.permanent_residency": [] };
+const greenCardHolder: Facts = {
+  "org.id": "acme",
+  "user.nationality": ["IN"],
+  "user.permanent_residency": ["US"],
+};
+const dualNational: Facts = {
+  "org.id": "acme",
+  "user.nationality": ["US", "FR"],
+  "user.permanent_residency": [],
+};
 const frenchAtAcme: Facts = { "org.id": "acme", "user.nationality": ["FR"], "user.permanent_residency": [] };
 const frenchAtAnnexA: Facts = { ...frenchAtAcme, "org.id": "org-a" };
 const providerStaff: Facts = { ...frenchAtAcme, "org.id": "frontier-labs" };
@@ -61,7 +69,11 @@ describe("26 June: partial lift of claude-mythos-5 for Annex A partners and prov
     const d = decideAt(policy, "claude-mythos-5", frenchAtAnnexA, "2026-06-26");
     expect(d.decision).toBe("allow");
     expect(d.reasons).toContainEqual(
-      expect.objectContaining({ rule: "annex-a-mythos", effect: "exempt", lifts: ["us-2026-06-12/foreign-persons"] }),
+      expect.objectContaining({
+        rule: "annex-a-mythos",
+        effect: "exempt",
+        lifts: ["us-2026-06-12/foreign-persons"],
+      }),
     );
   });
   it("on 26 June: the provider's own foreign-national employees get claude-mythos-5 back", () => {
@@ -89,7 +101,9 @@ describe("limited preview: cyber-preview for disclosed, verified trusted partner
   });
   it("from 15 July: non-members, unverified members and unknown verification are denied", () => {
     expect(decision("cyber-preview", { "org.id": "acme", "org.verified": true }, "2026-08-01")).toBe("deny");
-    expect(decision("cyber-preview", { "org.id": "org-c", "org.verified": false }, "2026-08-01")).toBe("deny");
+    expect(decision("cyber-preview", { "org.id": "org-c", "org.verified": false }, "2026-08-01")).toBe(
+      "deny",
+    );
     const unknown = decideAt(policy, "cyber-preview", { "org.id": "org-c" }, "2026-08-01");
     expect(unknown).toMatchObject({ decision: "deny", unknown: ["org.verified"] });
   });
@@ -106,15 +120,21 @@ describe("1 September: EU public bodies served from EU-hosted deployments", () =
   it("on 1 September: an EU public body must be served from region eu", () => {
     const d = decideAt(policy, "fable-5", euPublic, "2026-09-01");
     expect(d).toMatchObject({ decision: "allow", requirements: { region: ["eu"] } });
-    expect(d.reasons).toContainEqual(expect.objectContaining({ rule: "eu-region", authority: "European Commission" }));
+    expect(d.reasons).toContainEqual(
+      expect.objectContaining({ rule: "eu-region", authority: "European Commission" }),
+    );
   });
   it("after: EU private companies and non-EU public bodies have no requirement", () => {
-    expect(decideAt(policy, "fable-5", { ...euPublic, "org.sector": "private" }, "2026-10-01").requirements).toEqual({});
-    expect(decideAt(policy, "fable-5", { ...euPublic, "org.country": "CH" }, "2026-10-01").requirements).toEqual({});
+    expect(
+      decideAt(policy, "fable-5", { ...euPublic, "org.sector": "private" }, "2026-10-01").requirements,
+    ).toEqual({});
+    expect(
+      decideAt(policy, "fable-5", { ...euPublic, "org.country": "CH" }, "2026-10-01").requirements,
+    ).toEqual({});
   });
   it("the requirement does not lift the foreign-persons ban", () => {
-    expect(decision("fable-5", { ...frenchAtAcme, "org.country": "FR", "org.sector": "public" }, "2026-10-01")).toBe(
-      "deny",
-    );
+    expect(
+      decision("fable-5", { ...frenchAtAcme, "org.country": "FR", "org.sector": "public" }, "2026-10-01"),
+    ).toBe("deny");
   });
 });

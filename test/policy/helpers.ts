@@ -1,8 +1,17 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type CompiledPolicy, type Facts, decide, formatDiagnostic, loadPolicy, parseInstant } from "../../src/policy/index.ts";
+import {
+  type CompiledPolicy,
+  decide,
+  type Facts,
+  formatDiagnostic,
+  loadPolicy,
+  parseInstant,
+} from "../../src/policy/index.ts";
 
-export const EXAMPLE_POLICY = fileURLToPath(new URL("../../examples/policies/us-2026-frontier.yaml", import.meta.url));
+export const EXAMPLE_POLICY = fileURLToPath(
+  new URL("../../examples/policies/us-2026-frontier.yaml", import.meta.url),
+);
 
 export function policyFrom(text: string): CompiledPolicy {
   const { policy, diagnostics } = loadPolicy(text, "test.yaml");

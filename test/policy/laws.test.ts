@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Decision, decide, type Facts, loadPolicy } from "../../src/policy/index.ts";
+import { type Decision, decide, decideReference, type Facts, loadPolicy } from "../../src/policy/index.ts";
 
 // Property tests of the laws in docs/policy.md, over random policies, facts and instants.
 
@@ -8,7 +8,9 @@ const MODELS = ["m0", "m1", "m2"];
 const COHORTS = ["c0", "c1"];
 const ORGS = ["o0", "o1", "o2"];
 const DATES = ["2026-01-01", "2026-03-01", "2026-06-01", "2026-09-01"];
-const INSTANTS = ["2025-12-31", ...DATES, "2026-04-15", "2026-12-31"].map((d) => Date.parse(`${d}T00:00:00Z`));
+const INSTANTS = ["2025-12-31", ...DATES, "2026-04-15", "2026-12-31"].map((d) =>
+  Date.parse(`${d}T00:00:00Z`),
+);
 const COUNTRIES = ["US", "FR", "DE", "CN"];
 
 type Cond = Record<string, unknown>;
@@ -30,10 +32,16 @@ const condition: fc.Arbitrary<Cond> = fc.oneof(
 );
 
 const window = fc
-  .tuple(fc.integer({ min: 0, max: DATES.length - 1 }), fc.option(fc.integer({ min: 1, max: DATES.length }), { nil: undefined }))
+  .tuple(
+    fc.integer({ min: 0, max: DATES.length - 1 }),
+    fc.option(fc.integer({ min: 1, max: DATES.length }), { nil: undefined }),
+  )
   .map(([from, span]) => {
     const to = span === undefined ? undefined : from + span;
-    return { effective: DATES[from]!, expires: to !== undefined && to < DATES.length ? DATES[to] : undefined };
+    return {
+      effective: DATES[from]!,
+      expires: to !== undefined && to < DATES.length ? DATES[to] : undefined,
+    };
   });
 
 interface RuleSpec {
@@ -75,7 +83,9 @@ const BASE_DIRECTIVE = {
   title: "Base",
   issued: "2026-01-01",
   effective: "2026-01-01",
-  rules: [{ id: "deny", effect: "deny", models: ["m0", "m1"], when: { "user.nationality": { not_in: ["US"] } } }],
+  rules: [
+    { id: "deny", effect: "deny", models: ["m0", "m1"], when: { "user.nationality": { not_in: ["US"] } } },
+  ],
 };
 
 /** Builds directives; exemptions name the base deny or a deny among these directives. */
@@ -140,7 +150,12 @@ const facts: fc.Arbitrary<Facts> = fc.record(
 );
 
 const allows = (d: Decision) => d.decision === "allow";
-const outcome = (d: Decision) => ({ decision: d.decision, requirements: d.requirements, reasons: d.reasons, unknown: d.unknown });
+const outcome = (d: Decision) => ({
+  decision: d.decision,
+  requirements: d.requirements,
+  reasons: d.reasons,
+  unknown: d.unknown,
+});
 
 function forEveryQuery(check: (model: string, at: number) => void) {
   for (const model of MODELS) for (const at of INSTANTS) check(model, at);
@@ -175,45 +190,62 @@ describe("laws of the evaluator", () => {
 
   it("adding an allow or exempt rule never removes access", () => {
     fc.assert(
-      fc.property(policySpec, ruleSpec, fc.constantFrom("allow", "exempt"), window, facts, (spec, extra, effect, w, f) => {
-        const base = toDirectives(spec);
-        const denyRefs = [BASE_DIRECTIVE, ...base].flatMap((d) =>
-          (d.rules as { id: string; effect: string }[]).filter((r) => r.effect === "deny").map((r) => `${d.id}/${r.id}`),
-        );
-        const p = compile(document(spec, base));
-        const extraDirective = {
-          id: "extra",
-          authority: "X",
-          title: "Extra",
-          issued: "2026-01-01",
-          ...w,
-          rules: [rule({ ...extra, effect: effect as "allow" | "exempt" }, "grant", denyRefs)],
-        };
-        const q = compile(document(spec, [...base, extraDirective]));
-        forEveryQuery((model, at) => {
-          if (allows(decide(p, { model, facts: f }, at))) {
-            expect(allows(decide(q, { model, facts: f }, at))).toBe(true);
-          }
-        });
-      }),
+      fc.property(
+        policySpec,
+        ruleSpec,
+        fc.constantFrom("allow", "exempt"),
+        window,
+        facts,
+        (spec, extra, effect, w, f) => {
+          const base = toDirectives(spec);
+          const denyRefs = [BASE_DIRECTIVE, ...base].flatMap((d) =>
+            (d.rules as { id: string; effect: string }[])
+              .filter((r) => r.effect === "deny")
+              .map((r) => `${d.id}/${r.id}`),
+          );
+          const p = compile(document(spec, base));
+          const extraDirective = {
+            id: "extra",
+            authority: "X",
+            title: "Extra",
+            issued: "2026-01-01",
+            ...w,
+            rules: [rule({ ...extra, effect: effect as "allow" | "exempt" }, "grant", denyRefs)],
+          };
+          const q = compile(document(spec, [...base, extraDirective]));
+          forEveryQuery((model, at) => {
+            if (allows(decide(p, { model, facts: f }, at))) {
+              expect(allows(decide(q, { model, facts: f }, at))).toBe(true);
+            }
+          });
+        },
+      ),
       RUNS,
     );
   });
 
   it("a directive outside its window changes nothing", () => {
     fc.assert(
-      fc.property(policySpec, fc.array(ruleSpec, { minLength: 1, maxLength: 4 }), window, facts, (spec, extra, w, f) => {
-        const base = toDirectives(spec);
-        const p = compile(document(spec, base));
-        const added = toDirectives({ directives: [{ window: w, rules: extra }] }, "x");
-        const q = compile(document(spec, [...base, ...added]));
-        const from = Date.parse(`${w.effective}T00:00:00Z`);
-        const to = w.expires ? Date.parse(`${w.expires}T00:00:00Z`) : Number.POSITIVE_INFINITY;
-        forEveryQuery((model, at) => {
-          if (at >= from && at < to) return;
-          expect(outcome(decide(q, { model, facts: f }, at))).toEqual(outcome(decide(p, { model, facts: f }, at)));
-        });
-      }),
+      fc.property(
+        policySpec,
+        fc.array(ruleSpec, { minLength: 1, maxLength: 4 }),
+        window,
+        facts,
+        (spec, extra, w, f) => {
+          const base = toDirectives(spec);
+          const p = compile(document(spec, base));
+          const added = toDirectives({ directives: [{ window: w, rules: extra }] }, "x");
+          const q = compile(document(spec, [...base, ...added]));
+          const from = Date.parse(`${w.effective}T00:00:00Z`);
+          const to = w.expires ? Date.parse(`${w.expires}T00:00:00Z`) : Number.POSITIVE_INFINITY;
+          forEveryQuery((model, at) => {
+            if (at >= from && at < to) return;
+            expect(outcome(decide(q, { model, facts: f }, at))).toEqual(
+              outcome(decide(p, { model, facts: f }, at)),
+            );
+          });
+        },
+      ),
       RUNS,
     );
   });
@@ -240,6 +272,20 @@ describe("laws of the evaluator", () => {
   });
 });
 
+describe("match tables", () => {
+  it("decide agrees with the rule-by-rule reference evaluator on every decision", () => {
+    fc.assert(
+      fc.property(policySpec, facts, (spec, f) => {
+        const p = compile(document(spec, toDirectives(spec)));
+        forEveryQuery((model, at) => {
+          expect(decide(p, { model, facts: f }, at)).toEqual(decideReference(p, { model, facts: f }, at));
+        });
+      }),
+      { numRuns: RUNS.numRuns * 4 },
+    );
+  });
+});
+
 describe("fuzzed documents", () => {
   it("malformed documents give diagnostics, never exceptions", () => {
     const json = fc.jsonValue({ maxDepth: 5 });
@@ -249,14 +295,21 @@ describe("fuzzed documents", () => {
       return text.slice(0, i) + insert + text.slice(i + cut);
     });
     fc.assert(
-      fc.property(fc.oneof(json.map((v) => JSON.stringify(v)), fc.string(), mutatedExample), (text) => {
-        const result = loadPolicy(text, "fuzz.yaml");
-        if (!result.policy) expect(result.diagnostics.some((d) => d.severity === "error")).toBe(true);
-        for (const d of result.diagnostics) {
-          expect(typeof d.message).toBe("string");
-          expect(d.message).not.toContain("\n");
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          json.map((v) => JSON.stringify(v)),
+          fc.string(),
+          mutatedExample,
+        ),
+        (text) => {
+          const result = loadPolicy(text, "fuzz.yaml");
+          if (!result.policy) expect(result.diagnostics.some((d) => d.severity === "error")).toBe(true);
+          for (const d of result.diagnostics) {
+            expect(typeof d.message).toBe("string");
+            expect(d.message).not.toContain("\n");
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -269,7 +322,16 @@ describe("fuzzed documents", () => {
           version: 1,
           jurisdictions: a,
           models: { m: { provider: "p", capabilities: b } },
-          directives: [{ id: "d", authority: "A", title: "T", issued: "2026-01-01", effective: "2026-01-01", rules: [{ id: "r", effect: "deny", when: c }] }],
+          directives: [
+            {
+              id: "d",
+              authority: "A",
+              title: "T",
+              issued: "2026-01-01",
+              effective: "2026-01-01",
+              rules: [{ id: "r", effect: "deny", when: c }],
+            },
+          ],
         };
         let text: string;
         try {

@@ -74,7 +74,10 @@ describe("policy semantics (docs/policy.md)", () => {
   });
 
   it("4. a directive changes nothing outside effective <= t < expires", () => {
-    const windowed = foreignPersonsDeny.replace("effective: 2026-06-12", "effective: 2026-06-12\n    expires: 2026-07-01");
+    const windowed = foreignPersonsDeny.replace(
+      "effective: 2026-06-12",
+      "effective: 2026-06-12\n    expires: 2026-07-01",
+    );
     const p = withDirectives(windowed);
     expect(decideAt(p, "m2", FR, "2026-06-11T23:59:59.999Z").decision).toBe("allow");
     expect(decideAt(p, "m2", FR, "2026-06-12").decision).toBe("deny");
@@ -164,11 +167,23 @@ describe("policy semantics (docs/policy.md)", () => {
     const p = withDirectives(foreignPersonsDeny + partnerLift + previewGrant);
     const lifted = decideAt(p, "m1", { ...FR, "org.id": "org-a" }, "2026-07-01");
     expect(lifted.reasons).toEqual([
-      expect.objectContaining({ directive: "lift", rule: "partners", effect: "exempt", lifts: ["ban/foreign"] }),
-      expect.objectContaining({ directive: "ban", rule: "foreign", effect: "deny", lifted_by: ["lift/partners"] }),
+      expect.objectContaining({
+        directive: "lift",
+        rule: "partners",
+        effect: "exempt",
+        lifts: ["ban/foreign"],
+      }),
+      expect.objectContaining({
+        directive: "ban",
+        rule: "foreign",
+        effect: "deny",
+        lifted_by: ["lift/partners"],
+      }),
     ]);
     const granted = decideAt(p, "preview", { "org.verified": true }, "2026-07-01");
-    expect(granted.reasons).toEqual([expect.objectContaining({ directive: "preview", rule: "grant", effect: "allow" })]);
+    expect(granted.reasons).toEqual([
+      expect.objectContaining({ directive: "preview", rule: "grant", effect: "allow" }),
+    ]);
     const plain = decideAt(p, "m2", { "user.nationality": ["US"] }, "2026-07-01");
     expect(plain.reasons).toEqual([expect.objectContaining({ effect: "default" })]);
   });
@@ -195,10 +210,12 @@ describe("policy semantics (docs/policy.md)", () => {
   it("14. org.cohorts includes every cohort whose members list org.id, plus any supplied", () => {
     const p = withDirectives(foreignPersonsDeny + partnerLift);
     expect(decideAt(p, "m1", { ...FR, "org.id": "org-a" }, "2026-07-01").decision).toBe("allow");
-    expect(decideAt(p, "m1", { ...FR, "org.id": "org-z", "org.cohorts": ["partners"] }, "2026-07-01").decision).toBe(
-      "allow",
+    expect(
+      decideAt(p, "m1", { ...FR, "org.id": "org-z", "org.cohorts": ["partners"] }, "2026-07-01").decision,
+    ).toBe("allow");
+    expect(decideAt(p, "m1", { ...FR, "org.id": "org-z", "org.cohorts": [] }, "2026-07-01").decision).toBe(
+      "deny",
     );
-    expect(decideAt(p, "m1", { ...FR, "org.id": "org-z", "org.cohorts": [] }, "2026-07-01").decision).toBe("deny");
   });
 
   it("15. a jurisdiction group stands for all its countries, recursively", () => {

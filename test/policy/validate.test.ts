@@ -58,7 +58,9 @@ describe("validation: located errors", () => {
     expect(d).toMatchObject({ code: "POLICY_UNKNOWN_RULE", file: "p.yaml", line });
     expect(formatPath(d.path)).toBe("directives[1].rules[0].exempts[0]");
     expect(formatDiagnostic(d)).toMatch(
-      new RegExp(`^p\\.yaml:${line}:\\d+: error POLICY_UNKNOWN_RULE directives\\[1\\]\\.rules\\[0\\]\\.exempts\\[0\\]: unknown rule \`us-2026-06-12/foo\``),
+      new RegExp(
+        `^p\\.yaml:${line}:\\d+: error POLICY_UNKNOWN_RULE directives\\[1\\]\\.rules\\[0\\]\\.exempts\\[0\\]: unknown rule \`us-2026-06-12/foo\``,
+      ),
     );
   });
 
@@ -79,9 +81,9 @@ describe("validation: located errors", () => {
   });
 
   it("reports duplicate mapping keys as a syntax error", () => {
-    expect(only("version: 1\nmodels:\n  m: { provider: p }\n  m: { provider: q }\ndirectives: []\n").code).toBe(
-      "POLICY_SYNTAX",
-    );
+    expect(
+      only("version: 1\nmodels:\n  m: { provider: p }\n  m: { provider: q }\ndirectives: []\n").code,
+    ).toBe("POLICY_SYNTAX");
   });
 
   it("reports unknown keys at the key", () => {
@@ -107,13 +109,15 @@ describe("validation: located errors", () => {
   });
 
   it("reports unknown capabilities", () => {
-    expect(only(rule("        effect: deny\n        capabilities: [bio]\n")).code).toBe("POLICY_UNKNOWN_CAPABILITY");
+    expect(only(rule("        effect: deny\n        capabilities: [bio]\n")).code).toBe(
+      "POLICY_UNKNOWN_CAPABILITY",
+    );
   });
 
   it("reports unknown cohorts", () => {
-    expect(only(rule("        effect: deny\n        when: { org.cohorts: { contains: partner } }\n")).message).toBe(
-      "unknown cohort `partner`; did you mean `partners`?",
-    );
+    expect(
+      only(rule("        effect: deny\n        when: { org.cohorts: { contains: partner } }\n")).message,
+    ).toBe("unknown cohort `partner`; did you mean `partners`?");
   });
 
   it("reports unknown jurisdictions and invalid country codes", () => {
@@ -128,24 +132,28 @@ describe("validation: located errors", () => {
   });
 
   it("reports unknown attributes and operators", () => {
-    expect(only(rule("        effect: deny\n        when: { user.nationalty: { in: [US] } }\n")).message).toBe(
-      "unknown attribute `user.nationalty`; did you mean `user.nationality`?",
-    );
-    expect(only(rule("        effect: deny\n        when: { user.nationality: { notin: [US] } }\n")).message).toBe(
-      "unknown operator `notin`; did you mean `not_in`?",
-    );
+    expect(
+      only(rule("        effect: deny\n        when: { user.nationalty: { in: [US] } }\n")).message,
+    ).toBe("unknown attribute `user.nationalty`; did you mean `user.nationality`?");
+    expect(
+      only(rule("        effect: deny\n        when: { user.nationality: { notin: [US] } }\n")).message,
+    ).toBe("unknown operator `notin`; did you mean `not_in`?");
   });
 
   it("reports operators that do not fit the attribute's type", () => {
     expect(only(rule("        effect: deny\n        when: { user.nationality: { eq: US } }\n")).code).toBe(
       "POLICY_OPERATOR_TYPE",
     );
-    expect(only(rule("        effect: deny\n        when: { org.verified: { eq: yes } }\n")).code).toBe("POLICY_TYPE");
+    expect(only(rule("        effect: deny\n        when: { org.verified: { eq: yes } }\n")).code).toBe(
+      "POLICY_TYPE",
+    );
   });
 
   it("checks conditions nested in any/all", () => {
     const d = only(
-      rule("        effect: deny\n        when: { any: [ { org.sector: { eq: public } }, { all: [ { org.bogus: { exists: true } } ] } ] }\n"),
+      rule(
+        "        effect: deny\n        when: { any: [ { org.sector: { eq: public } }, { all: [ { org.bogus: { exists: true } } ] } ] }\n",
+      ),
     );
     expect(d.code).toBe("POLICY_UNKNOWN_ATTRIBUTE");
     expect(formatPath(d.path)).toBe('directives[1].rules[0].when.any[1].all[0]["org.bogus"]');
@@ -161,7 +169,10 @@ describe("validation: located errors", () => {
 `);
     expect(only(dupDirective)).toMatchObject({ code: "POLICY_DUPLICATE_ID", path: ["directives", 1, "id"] });
     const dupRule = base("      - { id: deny-all, effect: deny }\n");
-    expect(only(dupRule)).toMatchObject({ code: "POLICY_DUPLICATE_ID", path: ["directives", 0, "rules", 1, "id"] });
+    expect(only(dupRule)).toMatchObject({
+      code: "POLICY_DUPLICATE_ID",
+      path: ["directives", 0, "rules", 1, "id"],
+    });
   });
 
   it("reports `exempts` naming a rule that is not a deny", () => {
@@ -180,18 +191,22 @@ describe("validation: located errors", () => {
   it("reports effect-specific fields that are missing or misplaced", () => {
     expect(only(rule("        effect: exempt\n")).code).toBe("POLICY_EFFECT_FIELD");
     expect(only(rule("        effect: require\n")).code).toBe("POLICY_EFFECT_FIELD");
-    expect(only(rule("        effect: deny\n        exempts: [d1/deny-all]\n")).code).toBe("POLICY_EFFECT_FIELD");
+    expect(only(rule("        effect: deny\n        exempts: [d1/deny-all]\n")).code).toBe(
+      "POLICY_EFFECT_FIELD",
+    );
     expect(only(rule("        effect: forbid\n")).message).toContain("`forbid` is not one of");
   });
 
   it("reports expires <= effective, bad dates and bad durations", () => {
-    expect(only(base("").replace("effective: 2026-01-01", "effective: 2026-01-01\n    expires: 2026-01-01")).code).toBe(
-      "POLICY_BAD_WINDOW",
+    expect(
+      only(base("").replace("effective: 2026-01-01", "effective: 2026-01-01\n    expires: 2026-01-01")).code,
+    ).toBe("POLICY_BAD_WINDOW");
+    expect(only(base("").replace("effective: 2026-01-01", "effective: 2026-02-30")).code).toBe(
+      "POLICY_BAD_INSTANT",
     );
-    expect(only(base("").replace("effective: 2026-01-01", "effective: 2026-02-30")).code).toBe("POLICY_BAD_INSTANT");
-    expect(only(base("").replace("effective: 2026-01-01", "effective: 2026-01-01\n    notice: 30 days")).code).toBe(
-      "POLICY_BAD_DURATION",
-    );
+    expect(
+      only(base("").replace("effective: 2026-01-01", "effective: 2026-01-01\n    notice: 30 days")).code,
+    ).toBe("POLICY_BAD_DURATION");
   });
 
   it("reports cycles in jurisdiction groups and groups named like countries", () => {
@@ -204,7 +219,9 @@ describe("validation: located errors", () => {
   it("reports wrong value types", () => {
     const d = only(base("").replace("title: T", "title: [T]"));
     expect(d).toMatchObject({ code: "POLICY_TYPE", message: "expected a string, got a list" });
-    expect(only(base("").replace("models: [m1]", "models: m1")).message).toBe("expected a list, got a string");
+    expect(only(base("").replace("models: [m1]", "models: m1")).message).toBe(
+      "expected a list, got a string",
+    );
   });
 
   it("reports every error at once, in document order", () => {
@@ -243,7 +260,17 @@ describe("validation: located errors", () => {
   });
 
   it("never throws on non-document input", () => {
-    for (const text of ["", "42", "- a\n- b", "null", "version: 1", "{}", "\u0000\u0001", "*x", "a: &a [*a]"]) {
+    for (const text of [
+      "",
+      "42",
+      "- a\n- b",
+      "null",
+      "version: 1",
+      "{}",
+      "\u0000\u0001",
+      "*x",
+      "a: &a [*a]",
+    ]) {
       const { policy, diagnostics } = loadPolicy(text);
       expect(policy).toBeUndefined();
       expect(diagnostics.length).toBeGreaterThan(0);
