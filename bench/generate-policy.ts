@@ -126,6 +126,7 @@ export function generatePolicy({
 
   const day = (offset: number) =>
     new Date(Date.UTC(2024, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10);
+  const usedCapabilities = [...new Set(Object.values(modelDocs).flatMap((m) => m.capabilities))];
   const denies: { ref: string; from: number; to: number }[] = [];
   const defaultDeny = modelIds.filter((id) => modelDocs[id]!.default === "deny");
   const directiveDocs = Array.from({ length: directives }, (_, i) => {
@@ -144,8 +145,8 @@ export function generatePolicy({
           ? {} // the models of the deny it lifts
           : effect === "allow"
             ? { models: models(defaultDeny) }
-            : random() < 0.1
-              ? { capabilities: [pick(capabilities)] }
+            : random() < 0.1 && usedCapabilities.length > 0
+              ? { capabilities: [pick(usedCapabilities)] }
               : { models: models(modelIds) };
       const rule: Record<string, unknown> = { id: `r${j}`, effect, ...targets, when: condition(effect) };
       if (effect === "exempt") rule.exempts = [pick(liftable).ref];

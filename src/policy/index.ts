@@ -13,6 +13,7 @@ export * from "./errors.ts";
 export * from "./evaluate.ts";
 export * from "./explain.ts";
 export * from "./facts.ts";
+export * from "./impact.ts";
 export { canonicalJson, sha256 } from "./hash.ts";
 export { decideReference } from "./reference.ts";
 export * from "./schema.ts";
