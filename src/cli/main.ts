@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { isClearanceError } from "../policy/index.ts";
 import { CliFailure, EXIT } from "./io.ts";
 import { registerPolicyCommands } from "./policy-commands.ts";
+import { registerStoreCommands } from "./store-commands.ts";
 
 /** The `clearance` command. Thin: parses arguments and calls the modules. */
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerPolicyCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 

@@ -178,6 +178,11 @@ class PostgresStore extends SqlOps implements Store {
       throw driverError(err, "connect");
     }
     let broken: Error | undefined;
+    // A backend that dies while the client is checked out emits here; the query in flight rejects.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await fn(client);
@@ -191,6 +196,7 @@ class PostgresStore extends SqlOps implements Store {
       }
       throw driverError(err, "COMMIT");
     } finally {
+      client.off("error", onError);
       client.release(broken ?? false);
     }
   }
