@@ -1,3 +1,4 @@
+import { canonicalJson } from "../policy/index.ts";
 import { chainRecords } from "./audit-chain.ts";
 import {
   type AuditDecisionV1,
@@ -144,10 +145,21 @@ export class AuditWriter implements AuditSink {
     try {
       if (this.resync) {
         this.head = await this.store.chainHead(this.opts.node);
-        const stored = await this.store.auditDecisionIds(batch.map((p) => p.record.decision_id));
+        const stored = await this.store.findAuditRecords(batch.map((p) => p.record.decision_id));
         if (stored.size > 0) {
-          this.settle(batch.filter((p) => stored.has(p.record.decision_id)));
-          batch = batch.filter((p) => !stored.has(p.record.decision_id));
+          const rest: Pending[] = [];
+          for (const p of batch) {
+            const json = stored.get(p.record.decision_id);
+            if (json === undefined) rest.push(p);
+            // Written by an attempt whose acknowledgement was lost: it is committed.
+            else if (json === canonicalJson(p.record)) this.settle([p]);
+            else
+              this.refuse(
+                p,
+                `decision id \`${p.record.decision_id}\` is already in the audit log with another record`,
+              );
+          }
+          batch = rest;
         }
         this.resync = false;
       }
@@ -187,6 +199,12 @@ export class AuditWriter implements AuditSink {
       this.counters.committed++;
       p.resolve();
     }
+  }
+
+  private refuse(p: Pending, reason: string): void {
+    this.reservedCount--;
+    this.counters.rejected++;
+    p.reject(new AuditUnavailableError(reason));
   }
 
   /** Rejects queued records whose deadline has passed: their requests must not be answered 2xx. */

@@ -14,7 +14,6 @@ export const STORE_CODES = {
   STORE_INVALID: "a value the store will not keep (bad id, bad hash, bad date)",
   STORE_IMPORT_INVALID: "a directory import with bad rows; nothing was imported",
   AUDIT_UNAVAILABLE: "the audit log cannot accept records right now (store down or queue full)",
-  AUDIT_CHAIN_BROKEN: "an audit chain does not verify: a record was edited, removed or reordered",
 } as const;
 
 export type StoreCode = keyof typeof STORE_CODES;

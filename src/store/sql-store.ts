@@ -267,15 +267,15 @@ export class SqlOps implements StoreOps {
     return rows.map(toAuditRow);
   }
 
-  async auditDecisionIds(ids: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const part = ids.slice(i, i + 500);
-      const rows = await this.exec.all<{ decision_id: string }>(
-        `SELECT decision_id FROM audit_log WHERE decision_id IN (${part.map(() => "?").join(", ")})`,
+  async findAuditRecords(decisionIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (let i = 0; i < decisionIds.length; i += 500) {
+      const part = decisionIds.slice(i, i + 500);
+      const rows = await this.exec.all<{ decision_id: string; record: string }>(
+        `SELECT decision_id, record FROM audit_log WHERE decision_id IN (${part.map(() => "?").join(", ")})`,
         part,
       );
-      for (const r of rows) found.add(r.decision_id);
+      for (const r of rows) found.set(r.decision_id, r.record);
     }
     return found;
   }

@@ -109,8 +109,8 @@ export interface StoreOps extends Directory {
   chainPage(node: string, afterSeq: number, limit: number): Promise<StoredAuditRow[]>;
   /** Nodes that have records (to find records of a chain whose head row was removed). */
   chainNodes(): Promise<string[]>;
-  /** Which of these decision ids are stored. */
-  auditDecisionIds(ids: readonly string[]): Promise<Set<string>>;
+  /** The stored records (canonical JSON) of those of these decision ids that are stored. */
+  findAuditRecords(decisionIds: readonly string[]): Promise<Map<string, string>>;
   /** Records matching the filter, by time then id, after the cursor; pages of `limit`. */
   queryAudit(filter: AuditFilter, limit: number, after?: AuditCursor): Promise<AuditPage>;
 }

@@ -424,6 +424,23 @@ export function runStoreConformance({ name, open, skip }: ConformanceOptions): v
           );
         });
 
+        it("a decision id already stored with another record is refused; the rest of the batch commits", async () => {
+          const w = await AuditWriter.start(store, { node: "n" });
+          await w.open(decision(1)).commit(outcome);
+          const results = await Promise.allSettled([
+            w.open(decision(2)).commit(outcome),
+            w.open(decision(1, { org: "other" })).commit(outcome),
+            w.open(decision(3)).commit(outcome),
+          ]);
+          expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+          expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(
+            /`d-1` is already in the audit log/,
+          );
+          expect(w.ready).toBe(true);
+          await w.close();
+          expect(await verifyAudit(store)).toMatchObject({ ok: true, records: 3 });
+        });
+
         it("a full queue makes the writer not ready and open() throw AuditUnavailableError", async () => {
           const w = await AuditWriter.start(store, { node: "n", maxQueue: 3 });
           const entries = [w.open(decision(1)), w.open(decision(2)), w.open(decision(3))];
