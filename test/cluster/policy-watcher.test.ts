@@ -23,7 +23,7 @@ function nextChange(watcher: PolicyWatcher): Promise<{ version: PolicyVersion; m
 }
 
 describe("policy watcher: a version published on one node reaches the others", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });

@@ -30,7 +30,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
 const fast = { retryMs: 10, maxRetryMs: 50 };
 
 describe("audit log: store down → not ready, open() throws; store back → recovers by itself", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
