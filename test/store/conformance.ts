@@ -8,6 +8,7 @@ import {
   type OpenOptions,
   openStore,
   type Store,
+  seedDirectory,
   verifyAudit,
 } from "../../src/store/index.ts";
 import type { TestDatabase } from "../helpers/databases.ts";
@@ -182,6 +183,29 @@ export function runStoreConformance({ name, open, skip }: ConformanceOptions): v
           ).rejects.toMatchObject({
             code: "STORE_INVALID",
           });
+        });
+      });
+
+      describe("seeding", () => {
+        it("puts a directory in once (first start) and leaves a non-empty store alone", async () => {
+          const data = {
+            orgs: [{ id: "org-a", country: "DE", cohorts: ["annex-a"] }],
+            users: [{ orgId: "org-a", id: "alice", nationality: ["US"] }],
+            keys: [
+              {
+                id: "key-a",
+                orgId: "org-a",
+                prefix: "clr_demo_a",
+                hash: HASH("d"),
+                createdAt: "2026-06-01",
+                revokedAt: null,
+              },
+            ],
+          };
+          expect(await seedDirectory(store, data)).toEqual({ seeded: true, orgs: 1, users: 1, keys: 1 });
+          expect(await store.getOrg("org-a")).toEqual({ id: "org-a", country: "DE", cohorts: ["annex-a"] });
+          expect((await store.findKeyByHash(HASH("d")))?.orgId).toBe("org-a");
+          expect(await seedDirectory(store, data)).toMatchObject({ seeded: false });
         });
       });
 
