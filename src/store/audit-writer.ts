@@ -142,6 +142,13 @@ export class AuditWriter implements AuditSink {
     if (this.flushing || this.queue.length === 0) return;
     this.flushing = true;
     let batch = this.queue.splice(0, this.opts.maxBatch);
+    // A write that hangs (a partitioned network) makes the sink not ready, so new requests get 503
+    // at once rather than waiting on it; the outcome of the hanging write decides what follows.
+    const watchdog = setTimeout(
+      () => this.markDown(`the audit store has not answered for ${this.opts.commitTimeoutMs} ms`),
+      this.opts.commitTimeoutMs,
+    );
+    watchdog.unref?.();
     try {
       if (this.resync) {
         this.head = await this.store.chainHead(this.opts.node);
@@ -187,6 +194,7 @@ export class AuditWriter implements AuditSink {
       if (!isStoreError(err, "STORE_CONFLICT")) this.markDown((err as Error).message);
       this.scheduleRetry();
     } finally {
+      clearTimeout(watchdog);
       this.flushing = false;
       this.schedule();
       this.checkDrained();

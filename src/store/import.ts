@@ -276,7 +276,10 @@ export async function applyImport(
         await tx.addCohortMember(r.member);
         counts.cohortMembers++;
       }
-      if (++done % 500 === 0) onProgress?.(done);
+      if (++done % 500 === 0) {
+        onProgress?.(done);
+        await new Promise((r) => setImmediate(r)); // let a progress bar redraw
+      }
     }
     onProgress?.(done);
     return counts;

@@ -8,12 +8,16 @@ export interface TcpProxy {
   port: number;
   cut(): void;
   restore(): void;
+  /** Stops forwarding bytes without closing anything (a partition); thaw() resumes. */
+  freeze(): void;
+  thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let down = false;
+  let frozen = false;
   const server: Server = createServer((client) => {
     if (down) {
       client.destroy();
@@ -23,6 +27,10 @@ export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): 
     sockets.add(client);
     sockets.add(upstream);
     client.pipe(upstream).pipe(client);
+    if (frozen) {
+      client.pause();
+      upstream.pause();
+    }
     const drop = () => {
       client.destroy();
       upstream.destroy();
@@ -44,6 +52,14 @@ export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): 
     },
     restore() {
       down = false;
+    },
+    freeze() {
+      frozen = true;
+      for (const s of sockets) s.pause();
+    },
+    thaw() {
+      frozen = false;
+      for (const s of sockets) s.resume();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -115,6 +115,32 @@ describe("audit log: store down → not ready, open() throws; store back → rec
       expect(await verifyAudit(store)).toMatchObject({ ok: true, records: 5 });
     });
 
+    it("a partition that hangs a write makes the writer not ready within the commit timeout", async () => {
+      proxy = await startProxy(Number(new URL(PG_URL!).port || 5432), new URL(PG_URL!).hostname);
+      cleanups.push(() => proxy.close());
+      const viaProxy = new URL(PG_URL!);
+      viaProxy.port = String(proxy.port);
+      db = await postgresDatabase(viaProxy.toString());
+      cleanups.push(() => db.drop());
+      store = await openStore(db.url, { queryTimeoutMs: 30_000 });
+      cleanups.push(() => store.close());
+      const writer = await AuditWriter.start(store, { node: "n", commitTimeoutMs: 300, ...fast });
+      await writer.open(decision(1)).commit(outcome);
+
+      proxy.freeze();
+      const started = Date.now();
+      const pending = writer.open(decision(2)).commit(outcome);
+      await until(() => !writer.ready);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(() => writer.open(decision(3))).toThrow(/has not answered for 300 ms/);
+
+      proxy.thaw();
+      await pending;
+      await until(() => writer.ready);
+      await writer.close();
+      expect(await verifyAudit(store)).toMatchObject({ ok: true, records: 2 });
+    });
+
     it("the server terminates the writer's backends mid-stream", async () => {
       db = await postgresDatabase();
       cleanups.push(() => db.drop());
