@@ -8,7 +8,28 @@ import { generatePolicy, rng } from "./generate-policy.ts";
 
 const USERS = Number(process.env.USERS ?? 1_000_000);
 const ORGS = 20_000;
-const COUNTRIES = ["US", "FR", "DE", "AT", "IT", "ES", "NL", "PL", "GB", "CH", "CN", "IN", "JP", "KR", "BR", "CA", "AU", "NO", "SE", "IE"];
+const COUNTRIES = [
+  "US",
+  "FR",
+  "DE",
+  "AT",
+  "IT",
+  "ES",
+  "NL",
+  "PL",
+  "GB",
+  "CH",
+  "CN",
+  "IN",
+  "JP",
+  "KR",
+  "BR",
+  "CA",
+  "AU",
+  "NO",
+  "SE",
+  "IE",
+];
 const SECTORS = ["public", "private", "defence", "health", "education", "finance"];
 
 function compile(doc: unknown, label: string) {
@@ -30,8 +51,18 @@ doc.directives.push({
   issued: "2026-07-01",
   effective: "2026-07-01",
   rules: [
-    { id: "ban", effect: "deny", models: base.models.slice(0, 10), when: { "user.nationality": { in: ["IN", "BR"] } } },
-    { id: "lift", effect: "exempt", exempts: ["new-letter/ban"], when: { "org.cohorts": { contains: "cohort-1" } } },
+    {
+      id: "ban",
+      effect: "deny",
+      models: base.models.slice(0, 10),
+      when: { "user.nationality": { in: ["IN", "BR"] } },
+    },
+    {
+      id: "lift",
+      effect: "exempt",
+      exempts: ["new-letter/ban"],
+      when: { "org.cohorts": { contains: "cohort-1" } },
+    },
   ],
 });
 const after = compile(doc, "after");
@@ -56,13 +87,19 @@ const principals: Principal[] = Array.from({ length: USERS }, (_, i) => {
   if (random() < 0.8) facts["user.residence"] = pick(COUNTRIES);
   return { org: org["org.id"], user: `u${i}`, facts };
 });
-console.log(`${USERS.toLocaleString()} users in ${ORGS.toLocaleString()} orgs built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `${USERS.toLocaleString()} users in ${ORGS.toLocaleString()} orgs built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
 
 const start = performance.now();
 const report = impact(before, after, principals, { at: Date.UTC(2026, 6, 2) });
 const seconds = (performance.now() - start) / 1000;
 const tally = Object.values(report.byModel).reduce(
-  (t, m) => ({ gains: t.gains + m.gains, losses: t.losses + m.losses, requirements: t.requirements + m.requirements }),
+  (t, m) => ({
+    gains: t.gains + m.gains,
+    losses: t.losses + m.losses,
+    requirements: t.requirements + m.requirements,
+  }),
   { gains: 0, losses: 0, requirements: 0 },
 );
 console.log(

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { isClearanceError } from "../policy/index.ts";
 import { CliFailure, EXIT } from "./io.ts";
 import { registerPolicyCommands } from "./policy-commands.ts";
+import { registerStoreCommands } from "./store-commands.ts";
 import { registerTableCommand } from "./table-command.ts";
 
 /** The `clearance` command. Thin: parses arguments and calls the modules. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   registerPolicyCommands(program);
   registerTableCommand(program);
+  registerStoreCommands(program);
   return program;
 }
 

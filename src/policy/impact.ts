@@ -171,7 +171,10 @@ function decideOrAbsent(policy: CompiledPolicy, model: string, facts: Facts, at:
 
 function classify(before: Decision, after: Decision): ChangeKind | undefined {
   if (before.decision !== after.decision) return after.decision === "allow" ? "gain" : "loss";
-  if (after.decision === "allow" && JSON.stringify(before.requirements) !== JSON.stringify(after.requirements)) {
+  if (
+    after.decision === "allow" &&
+    JSON.stringify(before.requirements) !== JSON.stringify(after.requirements)
+  ) {
     return "requirements";
   }
   return undefined;
@@ -237,7 +240,10 @@ function modelSignature(policy: CompiledPolicy, model: string): string {
  * tell them apart: for each attribute read, the mentioned values it has (others collapse into
  * one), or "unknown"; for cohorts, the mentioned cohorts under each policy's memberships.
  */
-function projector(policies: readonly CompiledPolicy[], rules: readonly CompiledRule[]): (facts: Facts) => string {
+function projector(
+  policies: readonly CompiledPolicy[],
+  rules: readonly CompiledRule[],
+): (facts: Facts) => string {
   const mentioned = new Map<Attribute, Set<unknown>>();
   const visit = (c: Condition | undefined): void => {
     if (!c) return;
@@ -258,7 +264,10 @@ function projector(policies: readonly CompiledPolicy[], rules: readonly Compiled
         readers.push((facts) => {
           const cohorts = cohortsOf(policy, facts);
           if (!cohorts) return UNKNOWN_VALUE;
-          return cohorts.filter((c) => values.has(c)).sort().join(",");
+          return cohorts
+            .filter((c) => values.has(c))
+            .sort()
+            .join(",");
         });
       }
     } else if (isListType(ATTRIBUTES[attribute])) {

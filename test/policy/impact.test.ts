@@ -6,13 +6,21 @@ import { at, EXAMPLE_POLICY, policyFrom } from "./helpers.ts";
 
 const example = readFileSync(EXAMPLE_POLICY, "utf8");
 // The policy as it stood on 25 June: the letter of 26 June not yet encoded.
-const beforeLift = policyFrom(example.replace(/ {2}- id: us-2026-06-26[\s\S]*?(?= {2}- id: cyber-preview-2026)/, ""));
+const beforeLift = policyFrom(
+  example.replace(/ {2}- id: us-2026-06-26[\s\S]*?(?= {2}- id: cyber-preview-2026)/, ""),
+);
 const current = policyFrom(example);
 
 const person = (org: string, user: string, nationality: string[], extra: Facts = {}): Principal => ({
   org,
   user,
-  facts: { "org.id": org, "user.id": user, "user.nationality": nationality, "user.permanent_residency": [], ...extra },
+  facts: {
+    "org.id": org,
+    "user.id": user,
+    "user.nationality": nationality,
+    "user.permanent_residency": [],
+    ...extra,
+  },
 });
 
 const directory: Principal[] = [
@@ -30,7 +38,9 @@ describe("impact analysis", () => {
     const gained = report.entries.flatMap((e) => e.principals.map((p) => p.user)).sort();
     expect(gained).toEqual(["anna", "chen", "emil"]); // Annex A foreign nationals and provider staff
     const annex = report.entries.find((e) => e.principals.some((p) => p.user === "anna"))!;
-    expect(annex.because.added.map((r) => `${r.directive}/${r.rule}`)).toContain("us-2026-06-26/annex-a-mythos");
+    expect(annex.because.added.map((r) => `${r.directive}/${r.rule}`)).toContain(
+      "us-2026-06-26/annex-a-mythos",
+    );
     expect(annex.before.decision).toBe("deny");
     expect(report.byModel["claude-mythos-5"]).toEqual({ gains: 3, losses: 0, requirements: 0 });
     expect(report.byCountry).toMatchObject({ DE: { gains: 1 }, FR: { gains: 1 }, US: { gains: 1 } });
@@ -61,7 +71,9 @@ describe("impact analysis", () => {
     const report = impact(current, current, directory, { at: at("2026-07-01") });
     expect(report.entries).toEqual([]);
     expect(report.changedModels).toEqual([]);
-    expect(impact(beforeLift, current, directory, { at: at("2026-07-01") }).changedModels).toEqual(["claude-mythos-5"]);
+    expect(impact(beforeLift, current, directory, { at: at("2026-07-01") }).changedModels).toEqual([
+      "claude-mythos-5",
+    ]);
   });
 
   it("assumes a request comes from the user's residence, else the organisation's country", () => {
@@ -75,8 +87,16 @@ directives:
     const none = geo("");
     const banned = geo("{ id: r, effect: deny, when: { request.country: { in: [CN] } } }");
     const people: Principal[] = [
-      { org: "o", user: "lives-in-cn", facts: { "org.id": "o", "org.country": "US", "user.residence": "CN" } },
-      { org: "o", user: "lives-in-us", facts: { "org.id": "o", "org.country": "CN", "user.residence": "US" } },
+      {
+        org: "o",
+        user: "lives-in-cn",
+        facts: { "org.id": "o", "org.country": "US", "user.residence": "CN" },
+      },
+      {
+        org: "o",
+        user: "lives-in-us",
+        facts: { "org.id": "o", "org.country": "CN", "user.residence": "US" },
+      },
       { org: "cn-org", user: "no-residence", facts: { "org.id": "cn-org", "org.country": "CN" } },
       { org: "x", user: "nothing-known", facts: { "org.id": "x" } },
     ];
@@ -87,7 +107,10 @@ directives:
       "nothing-known",
     ]);
     expect(report.assumptions[0]).toContain("residence");
-    const fromFrance = impact(none, banned, people, { at: at("2026-02-01"), request: { "request.country": "FR" } });
+    const fromFrance = impact(none, banned, people, {
+      at: at("2026-02-01"),
+      request: { "request.country": "FR" },
+    });
     expect(fromFrance.entries).toEqual([]);
   });
 
@@ -111,31 +134,41 @@ directives:
       verified: fc.option(fc.boolean(), { nil: undefined }),
     });
     fc.assert(
-      fc.property(fc.array(principal, { maxLength: 30 }), fc.constantFrom("2026-06-20", "2026-07-20", "2026-09-02"), (ps, day) => {
-        const principals: Principal[] = ps.map((p, i) => {
-          const facts: Facts = { "org.id": p.org, "user.permanent_residency": [] };
-          if (p.nationality) facts["user.nationality"] = p.nationality;
-          if (p.country) facts["org.country"] = p.country;
-          if (p.sector) facts["org.sector"] = p.sector;
-          if (p.verified !== undefined) facts["org.verified"] = p.verified;
-          return { org: p.org, user: `u${i}`, facts };
-        });
-        const when = at(day);
-        const report = impact(beforeLift, current, principals, { at: when, request: {} });
-        const fromReport = new Set(report.entries.flatMap((e) => e.principals.map((p) => `${p.user}:${e.model}:${e.change}`)));
-        const expected = new Set<string>();
-        for (const p of principals) {
-          for (const model of current.models.keys()) {
-            const b = decide(beforeLift, { model, facts: p.facts }, when);
-            const a = decide(current, { model, facts: p.facts }, when);
-            if (b.decision !== a.decision) expected.add(`${p.user}:${model}:${a.decision === "allow" ? "gain" : "loss"}`);
-            else if (a.decision === "allow" && JSON.stringify(a.requirements) !== JSON.stringify(b.requirements)) {
-              expected.add(`${p.user}:${model}:requirements`);
+      fc.property(
+        fc.array(principal, { maxLength: 30 }),
+        fc.constantFrom("2026-06-20", "2026-07-20", "2026-09-02"),
+        (ps, day) => {
+          const principals: Principal[] = ps.map((p, i) => {
+            const facts: Facts = { "org.id": p.org, "user.permanent_residency": [] };
+            if (p.nationality) facts["user.nationality"] = p.nationality;
+            if (p.country) facts["org.country"] = p.country;
+            if (p.sector) facts["org.sector"] = p.sector;
+            if (p.verified !== undefined) facts["org.verified"] = p.verified;
+            return { org: p.org, user: `u${i}`, facts };
+          });
+          const when = at(day);
+          const report = impact(beforeLift, current, principals, { at: when, request: {} });
+          const fromReport = new Set(
+            report.entries.flatMap((e) => e.principals.map((p) => `${p.user}:${e.model}:${e.change}`)),
+          );
+          const expected = new Set<string>();
+          for (const p of principals) {
+            for (const model of current.models.keys()) {
+              const b = decide(beforeLift, { model, facts: p.facts }, when);
+              const a = decide(current, { model, facts: p.facts }, when);
+              if (b.decision !== a.decision)
+                expected.add(`${p.user}:${model}:${a.decision === "allow" ? "gain" : "loss"}`);
+              else if (
+                a.decision === "allow" &&
+                JSON.stringify(a.requirements) !== JSON.stringify(b.requirements)
+              ) {
+                expected.add(`${p.user}:${model}:requirements`);
+              }
             }
           }
-        }
-        expect(fromReport).toEqual(expected);
-      }),
+          expect(fromReport).toEqual(expected);
+        },
+      ),
       { numRuns: 200 },
     );
   });
