@@ -1,5 +1,5 @@
 import { ATTRIBUTES, type Attribute, type Facts, isListType } from "./attributes.ts";
-import type { CompiledPolicy, CompiledRule, Condition, Reason } from "./compile.ts";
+import { type CompiledPolicy, type CompiledRule, type Condition, FALSE, type Reason } from "./compile.ts";
 import { ClearanceError } from "./errors.ts";
 import { cohortsOf, type Decision, decide } from "./evaluate.ts";
 
@@ -82,39 +82,64 @@ export function impact(
       throw new ClearanceError("DECIDE_UNKNOWN_MODEL", `unknown model \`${m}\``);
     }
   }
-  const changedModels = models.filter((m) => modelSignature(before, m) !== modelSignature(after, m));
-  const rulesRead = changedModels.flatMap((m) => [
-    ...(before.models.get(m) ? rulesOf(before, m) : []),
-    ...(after.models.get(m) ? rulesOf(after, m) : []),
-  ]);
-  const project = projector([before, after], rulesRead);
+  const changes = models.flatMap((m) => modelChange(before, after, m) ?? []);
+  const changedModels = changes.map((c) => c.model);
   const withRequest = requestFacts(options.request);
+  // Two-level grouping: the organisation part of a principal is projected once per organisation
+  // and changed model; the user and request part once per principal for all changed models.
+  const orgProjections = changedModels.map((m) =>
+    projector([before, after], rulesOf([before, after], m), isOrgAttribute),
+  );
+  const userProjection = projector(
+    [before, after],
+    changedModels.flatMap((m) => rulesOf([before, after], m)),
+    (a) => !isOrgAttribute(a),
+  );
+  const orgClasses = new Map<string, number[]>();
+  const cohortCache = new Map<string, { before?: readonly string[]; after?: readonly string[] }>();
+  const interned = changedModels.map(() => new Map<string, number>());
+  const userClasses = new Map<string, number>();
+  const groups = changedModels.map(() => new Map<number, { facts: Facts; members: Principal[] }>());
 
-  // Group principals by what the changed models' rules can tell apart.
-  const groups = new Map<string, { facts: Facts; members: Principal[] }>();
   let count = 0;
   for (const p of principals) {
     count++;
     if (count % 100_000 === 0) options.onProgress?.(count);
     if (changedModels.length === 0) continue;
     const facts = withRequest(p.facts);
-    const key = project(facts);
-    const group = groups.get(key);
-    if (group) group.members.push(p);
-    else groups.set(key, { facts, members: [p] });
+    const orgKey = orgIdentity(facts);
+    let orgClass = orgClasses.get(orgKey);
+    if (!orgClass) {
+      orgClass = orgProjections.map((project, i) => intern(interned[i]!, project(facts)));
+      orgClasses.set(orgKey, orgClass);
+    }
+    const userClass = intern(userClasses, userProjection(facts));
+    const cohorts = (policy: CompiledPolicy) => (policy === before ? orgCohorts.before : orgCohorts.after);
+    const orgCohorts = cohortCache.get(orgKey) ?? {
+      before: cohortsOf(before, facts),
+      after: cohortsOf(after, facts),
+    };
+    cohortCache.set(orgKey, orgCohorts);
+    for (let i = 0; i < changedModels.length; i++) {
+      if (!touches(changes[i]!, facts, cohorts)) continue;
+      const key = orgClass[i]! * 2 ** 26 + userClass;
+      const group = groups[i]!.get(key);
+      if (group) group.members.push(p);
+      else groups[i]!.set(key, { facts, members: [p] });
+    }
   }
   options.onProgress?.(count);
 
   const entries: ImpactEntry[] = [];
-  for (const { facts, members } of groups.values()) {
-    for (const model of changedModels) {
+  changedModels.forEach((model, i) => {
+    for (const { facts, members } of groups[i]!.values()) {
       const b = decideOrAbsent(before, model, facts, options.at);
       const a = decideOrAbsent(after, model, facts, options.at);
       const change = classify(b, a);
-      if (!change) continue;
-      entries.push({ model, change, before: b, after: a, because: difference(b, a), principals: members });
+      if (change)
+        entries.push({ model, change, before: b, after: a, because: difference(b, a), principals: members });
     }
-  }
+  });
 
   const report: ImpactReport = {
     at: new Date(options.at).toISOString(),
@@ -126,12 +151,22 @@ export function impact(
       ? [`request attributes for every principal: ${JSON.stringify(options.request)}`]
       : ["request.country is the user's residence, else the organisation's country"],
     principals: count,
-    groups: groups.size,
+    groups: groups.reduce((n, g) => n + g.size, 0),
     entries,
     byModel: {},
     byCountry: {},
     byCohort: {},
     byOrg: {},
+  };
+  const orgCohortSets = new Map<string, string[]>();
+  const cohortsByOrg = (facts: Facts): string[] => {
+    const key = orgIdentity(facts);
+    let set = orgCohortSets.get(key);
+    if (!set) {
+      set = [...new Set([...(cohortsOf(before, facts) ?? []), ...(cohortsOf(after, facts) ?? [])])];
+      orgCohortSets.set(key, set);
+    }
+    return set;
   };
   for (const e of entries) {
     bump(report.byModel, e.model, e.change, e.principals.length);
@@ -139,8 +174,7 @@ export function impact(
       const country = p.facts["org.country"];
       bump(report.byCountry, typeof country === "string" ? country : "unknown", e.change);
       bump(report.byOrg, p.org, e.change);
-      const cohorts = new Set([...(cohortsOf(before, p.facts) ?? []), ...(cohortsOf(after, p.facts) ?? [])]);
-      for (const c of cohorts) bump(report.byCohort, c, e.change);
+      for (const c of cohortsByOrg(p.facts)) bump(report.byCohort, c, e.change);
     }
   }
   return report;
@@ -192,7 +226,8 @@ function difference(before: Decision, after: Decision): ImpactEntry["because"] {
 }
 
 function bump(table: Record<string, Tally>, key: string, change: ChangeKind, n = 1): void {
-  const t = (table[key] ??= { gains: 0, losses: 0, requirements: 0 });
+  const t = table[key] ?? { gains: 0, losses: 0, requirements: 0 };
+  table[key] = t;
   if (change === "gain") t.gains += n;
   else if (change === "loss") t.losses += n;
   else t.requirements += n;
@@ -207,14 +242,59 @@ function requestFacts(request: Facts | undefined): (facts: Facts) => Facts {
   };
 }
 
-function rulesOf(policy: CompiledPolicy, model: string): CompiledRule[] {
-  return [...policy.rules.values()].filter((r) => r.models.has(model));
+function rulesOf(policies: readonly CompiledPolicy[], model: string): CompiledRule[] {
+  return policies.flatMap((p) => [...p.rules.values()].filter((r) => r.models.has(model)));
+}
+
+const isOrgAttribute = (a: Attribute) => a.startsWith("org.");
+
+/** Everything the organisation part of a principal's facts says, as one string. */
+function orgIdentity(facts: Facts): string {
+  return JSON.stringify([
+    facts["org.id"],
+    facts["org.country"],
+    facts["org.sector"],
+    facts["org.verified"],
+    facts["org.cohorts"],
+  ]);
+}
+
+function intern(table: Map<string, number>, key: string): number {
+  let id = table.get(key);
+  if (id === undefined) {
+    id = table.size;
+    table.set(key, id);
+  }
+  return id;
 }
 
 /** Everything about a model that can change a decision on it; equal signatures decide alike. */
-function modelSignature(policy: CompiledPolicy, model: string): string {
-  const m = policy.models.get(model);
-  if (!m) return "absent";
+interface ModelChange {
+  model: string;
+  /** The default or the model itself changed: every principal may be affected. */
+  everyone: boolean;
+  /** Rules in one policy with no identical rule in the other, each with the policy it is in. */
+  differing: { policy: CompiledPolicy; rule: CompiledRule }[];
+}
+
+/** What differs for one model between the policies; undefined when nothing does. */
+function modelChange(before: CompiledPolicy, after: CompiledPolicy, model: string): ModelChange | undefined {
+  const b = before.models.get(model);
+  const a = after.models.get(model);
+  if (!b || !a || b.default !== a.default) return { model, everyone: true, differing: [] };
+  const signed = (policy: CompiledPolicy) =>
+    new Map(rulesOf([policy], model).map((r) => [ruleSignature(policy, r), r] as const));
+  const was = signed(before);
+  const is = signed(after);
+  const differing = [
+    ...[...was].filter(([sig]) => !is.has(sig)).map(([, rule]) => ({ policy: before, rule })),
+    ...[...is].filter(([sig]) => !was.has(sig)).map(([, rule]) => ({ policy: after, rule })),
+  ];
+  return differing.length > 0 ? { model, everyone: false, differing } : undefined;
+}
+
+/** Everything about a rule that can change a decision, including the members of cohorts it reads. */
+function ruleSignature(policy: CompiledPolicy, r: CompiledRule): string {
   const cohorts = new Set<string>();
   const condition = (c: Condition | undefined): unknown => {
     if (!c) return null;
@@ -222,17 +302,23 @@ function modelSignature(policy: CompiledPolicy, model: string): string {
     if (c.attribute === "org.cohorts") for (const v of c.set) cohorts.add(String(v));
     return [c.attribute, c.op, [...c.set].map(String).sort()];
   };
-  const rules = rulesOf(policy, model).map((r) => [
-    r.ref,
-    r.effect,
-    r.from,
-    r.to === Number.POSITIVE_INFINITY ? null : r.to,
-    r.exempts,
-    r.region ?? null,
-    condition(r.condition),
-  ]);
+  const when = condition(r.condition);
   const members = [...cohorts].sort().map((c) => [c, [...(policy.doc.cohorts?.[c]?.members ?? [])].sort()]);
-  return JSON.stringify([m.default, rules, members]);
+  const to = r.to === Number.POSITIVE_INFINITY ? null : r.to;
+  return JSON.stringify([r.ref, r.effect, r.from, to, r.exempts, r.region ?? null, when, members]);
+}
+
+/**
+ * A principal can be affected on a model only if a differing rule could hold for it under its
+ * policy: when every differing rule is false for it, both policies decide alike.
+ */
+function touches(
+  change: ModelChange,
+  facts: Facts,
+  cohorts: (policy: CompiledPolicy) => readonly string[] | undefined,
+): boolean {
+  if (change.everyone) return true;
+  return change.differing.some(({ policy, rule }) => rule.test(facts, cohorts(policy)) !== FALSE);
 }
 
 /**
@@ -243,6 +329,7 @@ function modelSignature(policy: CompiledPolicy, model: string): string {
 function projector(
   policies: readonly CompiledPolicy[],
   rules: readonly CompiledRule[],
+  include: (attribute: Attribute) => boolean,
 ): (facts: Facts) => string {
   const mentioned = new Map<Attribute, Set<unknown>>();
   const visit = (c: Condition | undefined): void => {
@@ -259,6 +346,7 @@ function projector(
 
   const readers: ((facts: Facts) => string)[] = [];
   for (const [attribute, values] of mentioned) {
+    if (!include(attribute)) continue;
     if (attribute === "org.cohorts") {
       for (const policy of policies) {
         readers.push((facts) => {
@@ -274,6 +362,7 @@ function projector(
       readers.push((facts) => {
         const v = facts[attribute] as readonly string[] | undefined;
         if (v === undefined || v === null) return UNKNOWN_VALUE;
+        if (v.length === 1) return values.has(v[0]) ? v[0]! : OTHER_VALUE; // the common case, without allocating
         return [...new Set(v.map((x) => (values.has(x) ? x : OTHER_VALUE)))].sort().join(",");
       });
     } else {

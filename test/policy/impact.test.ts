@@ -116,11 +116,13 @@ directives:
 
   it("groups principals the policies cannot tell apart, and decides each group once", () => {
     const many = Array.from({ length: 500 }, (_, i) =>
-      person(`org-${i % 50}`, `u${i}`, [["FR", "DE", "IT", "US"][i % 4]!], { "org.country": "FR" }),
+      person(i % 2 ? "org-a" : "acme", `u${i}`, [["FR", "DE", "IT", "US"][i % 4]!], { "org.country": "FR" }),
     );
     const report = impact(beforeLift, current, many, { at: at("2026-07-01") });
-    // FR, DE and IT nationals are all "not US" to every rule: two groups (US, other).
+    // Only the lift changed, and it can hold only at org-a (Annex A): acme's users are never
+    // grouped. At org-a, FR, DE and IT nationals are all "not US" to every rule: two groups.
     expect(report.groups).toBe(2);
+    expect(report.byModel["claude-mythos-5"]?.gains).toBe(125); // org-a has odd i: half DE, half US
     expect(report.principals).toBe(500);
   });
 
