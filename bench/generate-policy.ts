@@ -21,8 +21,8 @@ export function rng(seed: number): () => number {
   };
 }
 
-const EMBARGOED = ["CN", "RU", "IR", "KP", "SY", "CU", "BY", "VE"];
-const COUNTRIES = [
+export const EMBARGOED = ["CN", "RU", "IR", "KP", "SY", "CU", "BY", "VE"];
+export const COUNTRIES = [
   "US",
   "FR",
   "DE",
@@ -44,7 +44,7 @@ const COUNTRIES = [
   "SE",
   "IE",
 ];
-const SECTORS = ["public", "private", "defence", "health", "education", "finance"];
+export const SECTORS = ["public", "private", "defence", "health", "education", "finance"];
 
 /**
  * `realistic`: rules shaped like export controls — denials for nationals or requests from listed

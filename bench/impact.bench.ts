@@ -4,33 +4,10 @@
  */
 import os from "node:os";
 import { type Facts, impact, loadPolicy, type Principal } from "../src/policy/index.ts";
-import { generatePolicy, rng } from "./generate-policy.ts";
+import { COUNTRIES, EMBARGOED, generatePolicy, rng, SECTORS } from "./generate-policy.ts";
 
 const USERS = Number(process.env.USERS ?? 1_000_000);
 const ORGS = 20_000;
-const COUNTRIES = [
-  "US",
-  "FR",
-  "DE",
-  "AT",
-  "IT",
-  "ES",
-  "NL",
-  "PL",
-  "GB",
-  "CH",
-  "CN",
-  "IN",
-  "JP",
-  "KR",
-  "BR",
-  "CA",
-  "AU",
-  "NO",
-  "SE",
-  "IE",
-];
-const SECTORS = ["public", "private", "defence", "health", "education", "finance"];
 
 function compile(doc: unknown, label: string) {
   const { policy, diagnostics } = loadPolicy(JSON.stringify(doc), label);
@@ -81,7 +58,7 @@ const principals: Principal[] = Array.from({ length: USERS }, (_, i) => {
   const facts: Facts = {
     ...org,
     "user.id": `u${i}`,
-    "user.nationality": [random() < 0.03 ? pick(["CN", "RU", "IR"]) : pick(COUNTRIES)],
+    "user.nationality": [random() < 0.03 ? pick(EMBARGOED) : pick(COUNTRIES)],
     "user.permanent_residency": random() < 0.2 ? [pick(COUNTRIES)] : [],
   };
   if (random() < 0.8) facts["user.residence"] = pick(COUNTRIES);
