@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { isClearanceError } from "../policy/index.ts";
+import { registerGatewayCommands } from "./gateway-commands.ts";
 import { CliFailure, EXIT } from "./io.ts";
 import { registerPolicyCommands } from "./policy-commands.ts";
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerPolicyCommands(program);
+  registerGatewayCommands(program);
   return program;
 }
 

@@ -1,0 +1,117 @@
+import { mkdirSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import {
+  type AuditDecisionV1,
+  type AuditEntry,
+  type AuditOutcome,
+  type AuditRecordV1,
+  type AuditSink,
+  AuditUnavailableError,
+} from "./audit-port.ts";
+
+export interface JsonlAuditOptions {
+  /** Entries opened but not yet durable; beyond this open() refuses (the gateway answers 503). */
+  maxPending?: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The store-less audit sink: one JSON record a line, appended to a file. Durable by group commit:
+ * records that arrive while a write+fdatasync is in flight are written together by the next one,
+ * so a burst costs one fsync, and commit() resolves only after the fsync covering its record.
+ */
+export class JsonlAuditSink implements AuditSink {
+  private pending = 0;
+  private batch: string[] = [];
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private failed: Error | undefined;
+  private closed = false;
+  private readonly maxPending: number;
+
+  private constructor(
+    readonly file: string,
+    private readonly handle: FileHandle,
+    options: JsonlAuditOptions,
+  ) {
+    this.maxPending = options.maxPending ?? 10_000;
+  }
+
+  static async open(file: string, options: JsonlAuditOptions = {}): Promise<JsonlAuditSink> {
+    mkdirSync(dirname(file), { recursive: true });
+    const handle = await open(file, "a");
+    return new JsonlAuditSink(file, handle, options);
+  }
+
+  get ready(): boolean {
+    return !this.closed && !this.failed && this.pending < this.maxPending;
+  }
+
+  open(decision: AuditDecisionV1): AuditEntry {
+    if (this.closed) throw new AuditUnavailableError("the audit log is closed");
+    if (this.failed)
+      throw new AuditUnavailableError(`the audit log cannot be written: ${this.failed.message}`);
+    if (this.pending >= this.maxPending) throw new AuditUnavailableError("the audit queue is full");
+    this.pending++;
+    let done = false;
+    return {
+      commit: (outcome: AuditOutcome) => {
+        if (done) return Promise.reject(new Error("audit entry committed twice"));
+        done = true;
+        const record: AuditRecordV1 = { ...decision, ...outcome };
+        return this.append(`${JSON.stringify(record)}\n`);
+      },
+    };
+  }
+
+  private append(line: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        this.pending--;
+        if (err) reject(err);
+        else resolve();
+      };
+      if (this.failed) {
+        settle(new AuditUnavailableError(`the audit log cannot be written: ${this.failed.message}`));
+        return;
+      }
+      this.batch.push(line);
+      this.waiters.push({ resolve: () => settle(), reject: (e) => settle(e) });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.batch.length > 0) {
+      const lines = this.batch;
+      const waiters = this.waiters;
+      this.batch = [];
+      this.waiters = [];
+      try {
+        await this.handle.write(lines.join(""));
+        await this.handle.datasync();
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        this.failed = err as Error;
+        const e = new AuditUnavailableError(`the audit log cannot be written: ${(err as Error).message}`);
+        for (const w of [...waiters, ...this.waiters]) w.reject(e);
+        this.batch = [];
+        this.waiters = [];
+      }
+    }
+    this.flushing = false;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing || this.batch.length > 0) await new Promise((r) => setTimeout(r, 1));
+    await this.handle.close();
+  }
+}
