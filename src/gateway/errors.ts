@@ -128,6 +128,7 @@ export function isGatewayError(err: unknown): err is GatewayError {
 /** The error body in the caller's API format. */
 export function errorBody(surface: Surface, code: GatewayErrorCode, message: string): unknown {
   const kind = GATEWAY_ERRORS[code];
-  if (surface === "anthropic") return { type: "error", error: { type: kind.anthropic, message } };
+  if (surface === "anthropic")
+    return { type: "error", error: { type: kind.anthropic, message, details: { error_code: code } } };
   return { error: { message, type: kind.openai, param: null, code } };
 }

@@ -221,8 +221,10 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
         await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : 502), ms).catch(() => undefined);
       }
       // A stream cut short must not look complete: end the connection without the final bytes.
-      req.log.warn({ decision_id: ctx.decisionId, err: (err as Error).message }, "stream ended early");
-      out.destroy(err as Error);
+      if (!abort.signal.aborted)
+        req.log.warn({ decision_id: ctx.decisionId, err: (err as Error).message }, "stream ended early");
+      out.destroy();
+      reply.raw.destroy();
     } finally {
       reply.raw.off("close", onClose);
     }

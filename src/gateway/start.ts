@@ -27,7 +27,8 @@ export interface RunningGateway {
   app: FastifyInstance;
   runtime: GatewayRuntime;
   url: string;
-  close(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Loads policy, directory, audit log and geo data, then listens. Any of them missing → it does not start. */
@@ -70,9 +71,11 @@ export async function startGateway(
     app,
     runtime,
     url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
-    async close() {
+    async close(graceMs = 10_000) {
       stopWatching();
+      const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
       await app.close();
+      clearTimeout(timer);
       await agent.close();
       if (!options.audit) await audit.close();
     },
