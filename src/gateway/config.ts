@@ -144,7 +144,7 @@ function checkConfig(env: NodeJS.ProcessEnv) {
 }
 
 function defaultId(model: string, region: string, index: number): string {
-  return `${model}@${region}#${index + 1}`;
+  return `${model}@${region.toLowerCase()}#${index + 1}`;
 }
 
 /** Validates configuration text; relative paths are resolved against `baseDir` (the file's folder). */

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type MockOptions, type MockUpstream, startMockUpstream } from "../../src/demo/mock-upstreams.ts";
@@ -37,6 +37,8 @@ export interface HarnessOptions {
   /** Extra top-level config (YAML). */
   extra?: string;
   start?: StartOptions;
+  /** Policy text instead of the example policy. */
+  policyText?: string;
 }
 
 const DEFAULT_MOCKS: Record<string, Omit<MockOptions, "name">> = {
@@ -70,7 +72,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const policyFile = join(dir, "policy.yaml");
   const directoryFile = join(dir, "directory.yaml");
   const auditFile = join(dir, "audit.jsonl");
-  copyFileSync("examples/policies/us-2026-frontier.yaml", policyFile);
+  if (options.policyText) writeFileSync(policyFile, options.policyText);
+  else copyFileSync("examples/policies/us-2026-frontier.yaml", policyFile);
   copyFileSync("examples/gateway/demo-directory.yaml", directoryFile);
   const mocks: Record<string, MockUpstream> = {};
   for (const [name, o] of Object.entries(options.mocks ?? DEFAULT_MOCKS)) {
@@ -85,7 +88,6 @@ listen: { host: 127.0.0.1, port: 0 }
 policy: policy.yaml
 directory: directory.yaml
 audit: { file: audit.jsonl }
-reload: { interval_ms: 100 }
 ${options.extra ?? ""}
 deployments:
 ${deployments}`;
