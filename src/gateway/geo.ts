@@ -103,11 +103,22 @@ export function clientLocator(
     const family = isIP(ip);
     return family !== 0 && trusted.length > 0 && list.check(ip, family === 6 ? "ipv6" : "ipv4");
   };
+  // Direct clients: the answer depends on the address alone, and keep-alive connections repeat it.
+  const cache = new Map<string, { ip: string; country: string | undefined }>();
+  const lookupCached = (ip: string) => {
+    let hit = cache.get(ip);
+    if (!hit) {
+      if (cache.size >= 10_000) cache.clear();
+      hit = { ip, country: lookup.country(ip) };
+      cache.set(ip, hit);
+    }
+    return hit;
+  };
   return {
     locate(rawPeer, headers) {
       if (!rawPeer) return { ip: null, country: undefined };
       const peer = normalizeIp(rawPeer);
-      if (!isTrusted(peer)) return { ip: peer, country: lookup.country(peer) };
+      if (!isTrusted(peer)) return lookupCached(peer);
       if (countryHeader) {
         const h = headers[countryHeader];
         const value = Array.isArray(h) ? h[0] : h;

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { constants, mkdirSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
@@ -22,8 +22,8 @@ interface Waiter {
 
 /**
  * The store-less audit sink: one JSON record a line, appended to a file. Durable by group commit:
- * records that arrive while a write+fdatasync is in flight are written together by the next one,
- * so a burst costs one fsync, and commit() resolves only after the fsync covering its record.
+ * records that arrive while a synchronous write is in flight are written together by the next one,
+ * so a burst costs one disk flush, and commit() resolves only after the flush covering its record.
  */
 export class JsonlAuditSink implements AuditSink {
   private pending = 0;
@@ -38,14 +38,20 @@ export class JsonlAuditSink implements AuditSink {
     readonly file: string,
     private readonly handle: FileHandle,
     options: JsonlAuditOptions,
+    private readonly dsync: boolean,
   ) {
     this.maxPending = options.maxPending ?? 10_000;
   }
 
   static async open(file: string, options: JsonlAuditOptions = {}): Promise<JsonlAuditSink> {
     mkdirSync(dirname(file), { recursive: true });
-    const handle = await open(file, "a");
-    return new JsonlAuditSink(file, handle, options);
+    // O_DSYNC makes each write durable by itself: one trip to the I/O thread pool per batch
+    // instead of a write and then an fdatasync. Where the flag does not exist, fdatasync is used.
+    const dsync = constants.O_DSYNC !== undefined;
+    const flags =
+      constants.O_APPEND | constants.O_CREAT | constants.O_WRONLY | (dsync ? constants.O_DSYNC : 0);
+    const handle = await open(file, flags, 0o640);
+    return new JsonlAuditSink(file, handle, options, dsync);
   }
 
   get ready(): boolean {
@@ -94,8 +100,8 @@ export class JsonlAuditSink implements AuditSink {
       this.batch = [];
       this.waiters = [];
       try {
-        await this.handle.write(lines.join(""));
-        await this.handle.datasync();
+        await this.handle.write(lines.length === 1 ? lines[0]! : lines.join(""));
+        if (!this.dsync) await this.handle.datasync();
         for (const w of waiters) w.resolve();
       } catch (err) {
         this.failed = err as Error;
