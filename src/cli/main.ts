@@ -3,6 +3,7 @@ import { isClearanceError } from "../policy/index.ts";
 import { registerGatewayCommands } from "./gateway-commands.ts";
 import { CliFailure, EXIT } from "./io.ts";
 import { registerPolicyCommands } from "./policy-commands.ts";
+import { registerTableCommand } from "./table-command.ts";
 
 /** The `clearance` command. Thin: parses arguments and calls the modules. */
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerPolicyCommands(program);
+  registerTableCommand(program);
   registerGatewayCommands(program);
   return program;
 }

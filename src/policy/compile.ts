@@ -7,6 +7,7 @@ import {
   type Operator,
 } from "./attributes.ts";
 import { canonicalJson, sha256 } from "./hash.ts";
+import { buildMatchTable, type MatchTable } from "./match.ts";
 import type { Effect, PolicyDoc, RuleDoc, WhenDoc } from "./schema.ts";
 import { parseInstant } from "./time.ts";
 import { expandJurisdictions } from "./validate.ts";
@@ -43,6 +44,8 @@ export interface Reason {
 
 export interface CompiledRule {
   ref: string;
+  /** Position in the document, so reasons come out in document order. */
+  ordinal: number;
   directive: string;
   rule: string;
   effect: Effect;
@@ -50,7 +53,8 @@ export interface CompiledRule {
   from: number;
   to: number;
   condition: Condition | undefined;
-  test: (facts: Facts) => Tri;
+  /** `cohorts` is the principal's `org.cohorts`, derived once per decision (see evaluate.ts). */
+  test: (facts: Facts, cohorts: readonly string[] | undefined) => Tri;
   reason: Reason;
   exempts: readonly string[];
   region: readonly string[] | undefined;
@@ -71,6 +75,8 @@ export interface CompiledModel {
   exemptsByDeny: ReadonlyMap<string, readonly CompiledRule[]>;
   /** Instants at which a rule touching this model comes into or goes out of force, ascending. */
   instants: readonly number[];
+  /** What a decision reads instead of testing every rule (match.ts). */
+  table: MatchTable;
 }
 
 export interface DirectiveInfo {
@@ -127,12 +133,14 @@ export function compile(doc: PolicyDoc): CompiledPolicy {
   };
 
   const modelIds = Object.keys(doc.models);
+  const modelsWith = new Map<string, string[]>();
+  for (const id of modelIds) {
+    for (const c of doc.models[id]!.capabilities ?? []) modelsWith.set(c, [...(modelsWith.get(c) ?? []), id]);
+  }
   const targetsOf = (r: RuleDoc): Set<string> => {
     if (!r.models && !r.capabilities) return new Set(modelIds);
     const out = new Set(r.models ?? []);
-    for (const id of modelIds) {
-      if (doc.models[id]!.capabilities?.some((c) => r.capabilities?.includes(c))) out.add(id);
-    }
+    for (const c of r.capabilities ?? []) for (const id of modelsWith.get(c) ?? []) out.add(id);
     return out;
   };
 
@@ -158,6 +166,7 @@ export function compile(doc: PolicyDoc): CompiledPolicy {
       if (untargeted) untargetedExempts.push(ref);
       rules.set(ref, {
         ref,
+        ordinal: rules.size,
         directive: d.id,
         rule: r.id,
         effect: r.effect,
@@ -185,20 +194,30 @@ export function compile(doc: PolicyDoc): CompiledPolicy {
     for (const lifted of rule.exempts) for (const m of rules.get(lifted)?.models ?? []) rule.models.add(m);
   }
 
+  const rulesOf = new Map<string, CompiledRule[]>(modelIds.map((id) => [id, []]));
+  for (const rule of rules.values()) for (const id of rule.models) rulesOf.get(id)?.push(rule);
+
   const models = new Map<string, CompiledModel>();
   for (const id of modelIds) {
     const m = doc.models[id]!;
-    const mine = [...rules.values()].filter((r) => r.models.has(id));
+    const mine = rulesOf.get(id)!;
     const exemptsByDeny = new Map<string, CompiledRule[]>();
     for (const r of mine) {
       if (r.effect !== "exempt") continue;
-      for (const lifted of r.exempts) exemptsByDeny.set(lifted, [...(exemptsByDeny.get(lifted) ?? []), r]);
+      for (const lifted of r.exempts) {
+        const list = exemptsByDeny.get(lifted);
+        if (list) list.push(r);
+        else exemptsByDeny.set(lifted, [r]);
+      }
     }
     const instants = new Set<number>();
     for (const r of mine) {
       instants.add(r.from);
       if (Number.isFinite(r.to)) instants.add(r.to);
     }
+    const deny = mine.filter((r) => r.effect === "deny");
+    const allow = mine.filter((r) => r.effect === "allow");
+    const require = mine.filter((r) => r.effect === "require");
     models.set(id, {
       id,
       provider: m.provider,
@@ -206,11 +225,12 @@ export function compile(doc: PolicyDoc): CompiledPolicy {
       capabilities: m.capabilities ?? [],
       fallbacks: m.fallbacks ?? [],
       openWeights: m.open_weights ?? false,
-      deny: mine.filter((r) => r.effect === "deny"),
-      allow: mine.filter((r) => r.effect === "allow"),
-      require: mine.filter((r) => r.effect === "require"),
+      deny,
+      allow,
+      require,
       exemptsByDeny,
       instants: [...instants].sort((a, b) => a - b),
+      table: buildMatchTable(mine),
     });
   }
 
@@ -231,15 +251,15 @@ export function compile(doc: PolicyDoc): CompiledPolicy {
 }
 
 /** Builds a closure for a condition tree; tests on list attributes hold when any element matches. */
-function compileTest(c: Condition): (facts: Facts) => Tri {
+function compileTest(c: Condition): CompiledRule["test"] {
   if (c.kind !== "test") {
     const tests = c.items.map(compileTest);
     const stop: Tri = c.kind === "all" ? FALSE : TRUE;
     const otherwise: Tri = c.kind === "all" ? TRUE : FALSE;
-    return (facts) => {
+    return (facts, cohorts) => {
       let result: Tri = otherwise;
-      for (const t of tests) {
-        const r = t(facts);
+      for (let i = 0; i < tests.length; i++) {
+        const r = tests[i]!(facts, cohorts);
         if (r === stop) return stop;
         if (r === UNKNOWN) result = UNKNOWN;
       }
@@ -247,18 +267,32 @@ function compileTest(c: Condition): (facts: Facts) => Tri {
     };
   }
   const { attribute, op, set } = c;
+  const read =
+    attribute === "org.cohorts"
+      ? (_facts: Facts, cohorts: readonly string[] | undefined) => cohorts
+      : (facts: Facts) => facts[attribute];
   if (op === "exists") {
     const want = c.values[0] === true;
-    return (facts) => (((facts[attribute] ?? undefined) !== undefined) === want ? TRUE : FALSE);
+    return (facts, cohorts) => (((read(facts, cohorts) ?? undefined) !== undefined) === want ? TRUE : FALSE);
   }
-  const isList = isListType(ATTRIBUTES[attribute]);
-  const member = isList
-    ? (v: unknown) => (v as readonly string[]).some((x) => set.has(x))
-    : (v: unknown) => set.has(v);
   const negate = op === "not_in";
+  if (isListType(ATTRIBUTES[attribute])) {
+    return (facts, cohorts) => {
+      const v = read(facts, cohorts) as readonly string[] | undefined | null;
+      if (v === undefined || v === null) return UNKNOWN;
+      let found = false;
+      for (let i = 0; i < v.length; i++) {
+        if (set.has(v[i])) {
+          found = true;
+          break;
+        }
+      }
+      return found !== negate ? TRUE : FALSE;
+    };
+  }
   return (facts) => {
     const v = facts[attribute];
     if (v === undefined || v === null) return UNKNOWN;
-    return member(v) !== negate ? TRUE : FALSE;
+    return set.has(v) !== negate ? TRUE : FALSE;
   };
 }

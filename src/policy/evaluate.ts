@@ -1,14 +1,7 @@
 import type { Attribute, Facts } from "./attributes.ts";
-import {
-  type CompiledModel,
-  type CompiledPolicy,
-  type CompiledRule,
-  type Condition,
-  type Reason,
-  TRUE,
-  UNKNOWN,
-} from "./compile.ts";
+import type { CompiledModel, CompiledPolicy, CompiledRule, Condition, Reason } from "./compile.ts";
 import { ClearanceError } from "./errors.ts";
+import { match } from "./match.ts";
 
 export interface Requirements {
   region?: string[];
@@ -37,101 +30,160 @@ export interface Query {
  * the instant. Access = (model default allow, or an allow rule applies) and every applying deny
  * is lifted by an exemption. Unknown facts count against the caller: deny and require rules that
  * could hold apply; allow and exempt rules that depend on an unknown fact do not.
+ *
+ * This reads the model's match tables (match.ts); reference.ts states the same rules one rule at
+ * a time, and a property test keeps the two in agreement.
  */
 export function decide(policy: CompiledPolicy, query: Query, at: number): Decision {
-  const model = policy.models.get(query.model);
-  if (!model) {
-    throw new ClearanceError("DECIDE_UNKNOWN_MODEL", `unknown model \`${query.model}\``);
-  }
-  if (!Number.isFinite(at))
-    throw new ClearanceError("DECIDE_BAD_INSTANT", "the instant to decide at is not valid");
-  const facts = withCohorts(policy, query.facts);
-  const reasons: Reason[] = [];
-  const unknownFrom: CompiledRule[] = [];
-  let denied = false;
-
-  // Denies first: exemptions only matter for a deny that applies.
-  let lifted: Reason[] | undefined;
-  for (const deny of model.deny) {
-    if (at < deny.from || at >= deny.to) continue;
-    const holds = deny.test(facts);
-    if (holds !== TRUE && holds !== UNKNOWN) continue;
-    const liftedBy = liftingExemptions(model, deny, facts, at, unknownFrom);
-    if (liftedBy.length === 0) {
-      denied = true;
-      reasons.push(deny.reason);
-      if (holds === UNKNOWN) unknownFrom.push(deny);
-    } else {
-      lifted ??= [];
-      lifted.push(...liftedBy.map((e) => ({ ...e.reason, lifts: [deny.ref] })), {
-        ...deny.reason,
-        lifted_by: liftedBy.map((e) => e.ref),
-      });
-    }
-  }
-
-  if (model.default === "deny") {
-    const granted = model.allow.filter((r) => at >= r.from && at < r.to && r.test(facts) === TRUE);
-    if (granted.length === 0) {
-      denied = true;
-      reasons.push(defaultReason(model));
-      for (const r of model.allow) {
-        if (at >= r.from && at < r.to && r.test(facts) === UNKNOWN) unknownFrom.push(r);
+  const model = modelFor(policy, query.model, at);
+  const facts = query.facts;
+  const cohorts = cohortsOf(policy, facts);
+  const t = model.table;
+  const { inForce, fail, unknown } = match(t, facts, cohorts, at);
+  const outcome = new Outcome(model);
+  // Loops over set bits rather than callbacks: this is the hot path of every request.
+  for (let w = 0; w < t.words; w++) {
+    let denies = t.deny[w]! & inForce[w]! & ~fail[w]!;
+    while (denies !== 0) {
+      const low = denies & -denies;
+      denies ^= low;
+      const i = w * 32 + 31 - Math.clz32(low);
+      const lifting: CompiledRule[] = [];
+      const blocked: CompiledRule[] = [];
+      const exempts = t.liftedBy.get(i);
+      if (exempts) {
+        for (let v = 0; v < t.words; v++) {
+          let e = exempts[v]! & inForce[v]! & ~fail[v]!;
+          while (e !== 0) {
+            const bit = e & -e;
+            e ^= bit;
+            const rule = t.rules[v * 32 + 31 - Math.clz32(bit)]!;
+            (unknown[v]! & bit ? blocked : lifting).push(rule);
+          }
+        }
       }
-    } else if (!denied) {
-      reasons.push(...granted.map((r) => r.reason));
+      outcome.deny(t.rules[i]!, (unknown[w]! & low) !== 0, lifting, blocked);
     }
   }
-  if (!denied) {
-    if (lifted) reasons.push(...lifted);
-    else if (model.default === "allow") reasons.push(defaultReason(model));
+  if (model.default === "deny") {
+    const granted: CompiledRule[] = [];
+    const blocked: CompiledRule[] = [];
+    for (let w = 0; w < t.words; w++) {
+      let allows = t.allow[w]! & inForce[w]! & ~fail[w]!;
+      while (allows !== 0) {
+        const low = allows & -allows;
+        allows ^= low;
+        (unknown[w]! & low ? blocked : granted).push(t.rules[w * 32 + 31 - Math.clz32(low)]!);
+      }
+    }
+    outcome.grant(granted, blocked);
   }
-
-  const requirements: Requirements = {};
-  for (const req of model.require) {
-    if (at < req.from || at >= req.to || !req.region) continue;
-    const holds = req.test(facts);
-    if (holds !== TRUE && holds !== UNKNOWN) continue;
-    if (holds === UNKNOWN) unknownFrom.push(req);
-    reasons.push(req.reason);
-    requirements.region = requirements.region
-      ? requirements.region.filter((r) => req.region!.includes(r))
-      : [...req.region];
+  for (let w = 0; w < t.words; w++) {
+    let requires = t.require[w]! & inForce[w]! & ~fail[w]!;
+    while (requires !== 0) {
+      const low = requires & -requires;
+      requires ^= low;
+      outcome.require(t.rules[w * 32 + 31 - Math.clz32(low)]!, (unknown[w]! & low) !== 0);
+    }
   }
-  // Requirements that no region satisfies at once cannot be served.
-  if (requirements.region?.length === 0) denied = true;
-
-  return {
-    decision: denied ? "deny" : "allow",
-    model: model.id,
-    at: isoAt(at),
-    requirements,
-    reasons,
-    unknown: unknownFrom.length ? unknownAttributes(unknownFrom, facts) : [],
-    policy: policy.hash,
-  };
+  return outcome.finish(policy, at, facts, cohorts);
 }
 
-/** Exempt rules in force that lift `deny` for this model; exemptions blocked by an unknown fact are noted. */
-function liftingExemptions(
-  model: CompiledModel,
-  deny: CompiledRule,
-  facts: Facts,
-  at: number,
-  unknownFrom: CompiledRule[],
-): CompiledRule[] {
-  const exempts = model.exemptsByDeny.get(deny.ref);
-  if (!exempts) return [];
-  const lifting: CompiledRule[] = [];
-  const blockedByUnknown: CompiledRule[] = [];
-  for (const e of exempts) {
-    if (at < e.from || at >= e.to) continue;
-    const holds = e.test(facts);
-    if (holds === TRUE) lifting.push(e);
-    else if (holds === UNKNOWN) blockedByUnknown.push(e);
+export function modelFor(policy: CompiledPolicy, id: string, at: number): CompiledModel {
+  const model = policy.models.get(id);
+  if (!model) throw new ClearanceError("DECIDE_UNKNOWN_MODEL", `unknown model \`${id}\``);
+  if (!Number.isFinite(at))
+    throw new ClearanceError("DECIDE_BAD_INSTANT", "the instant to decide at is not valid");
+  return model;
+}
+
+/**
+ * Accumulates a decision from the rules that apply, fed in document order by either evaluator,
+ * so that both build reasons, requirements and unknowns the same way.
+ */
+export class Outcome {
+  private denied = false;
+  private noGrant = false;
+  // Filled only when a rule applies; most decisions touch few of them.
+  private denies: Reason[] | undefined;
+  private lifted: Reason[] | undefined;
+  private grants: Reason[] | undefined;
+  private requires: Reason[] | undefined;
+  private region: string[] | undefined;
+  private unknownFrom: CompiledRule[] | undefined;
+
+  constructor(private readonly model: CompiledModel) {}
+
+  /** A deny rule in force whose condition holds or is unknown, with the exemptions that lift it. */
+  deny(
+    rule: CompiledRule,
+    unknown: boolean,
+    lifting: CompiledRule[],
+    blockedByUnknown: CompiledRule[],
+  ): void {
+    if (lifting.length === 0) {
+      this.denied = true;
+      this.denies = append(this.denies, rule.reason);
+      if (unknown) this.unknownFrom = append(this.unknownFrom, rule);
+      this.unknownFrom = append(this.unknownFrom, ...blockedByUnknown);
+      return;
+    }
+    this.lifted = append(this.lifted, ...lifting.map((e) => ({ ...e.reason, lifts: [rule.ref] })), {
+      ...rule.reason,
+      lifted_by: lifting.map((e) => e.ref),
+    });
   }
-  if (lifting.length === 0) unknownFrom.push(...blockedByUnknown);
-  return lifting;
+
+  /** For a default-deny model: the allow rules that hold, and those blocked by an unknown fact. */
+  grant(granted: CompiledRule[], blockedByUnknown: CompiledRule[]): void {
+    if (granted.length > 0) {
+      this.grants = granted.map((r) => r.reason);
+      return;
+    }
+    this.denied = true;
+    this.noGrant = true;
+    this.unknownFrom = append(this.unknownFrom, ...blockedByUnknown);
+  }
+
+  /** A require rule in force whose condition holds or is unknown. */
+  require(rule: CompiledRule, unknown: boolean): void {
+    if (unknown) this.unknownFrom = append(this.unknownFrom, rule);
+    this.requires = append(this.requires, rule.reason);
+    const region = rule.region ?? [];
+    this.region = this.region ? this.region.filter((r) => region.includes(r)) : [...region];
+  }
+
+  finish(policy: CompiledPolicy, at: number, facts: Facts, cohorts: readonly string[] | undefined): Decision {
+    let reasons: Reason[];
+    if (this.denied) {
+      reasons = this.denies ?? [];
+      if (this.noGrant) reasons.push(defaultReason(this.model));
+    } else if (this.grants) {
+      reasons = this.lifted ? [...this.grants, ...this.lifted] : this.grants;
+    } else {
+      reasons = this.lifted ?? [defaultReason(this.model)];
+    }
+    if (this.requires) reasons.push(...this.requires);
+    // Requirements that no region satisfies at once cannot be served.
+    const unservable = this.region?.length === 0;
+    return {
+      decision: this.denied || unservable ? "deny" : "allow",
+      model: this.model.id,
+      at: isoAt(at),
+      requirements: this.region ? { region: this.region } : {},
+      reasons,
+      unknown: this.unknownFrom ? unknownAttributes(this.unknownFrom, facts, cohorts) : [],
+      policy: policy.hash,
+    };
+  }
+}
+
+/** Appends to a list created on first use; returns undefined while there is nothing to hold. */
+function append<T>(list: T[] | undefined, ...items: T[]): T[] | undefined {
+  if (items.length === 0) return list;
+  if (!list) return items;
+  list.push(...items);
+  return list;
 }
 
 function defaultReason(model: CompiledModel): Reason {
@@ -148,25 +200,31 @@ function defaultReason(model: CompiledModel): Reason {
   };
 }
 
-/** `org.cohorts` is what the caller supplied plus the policy's cohorts that list `org.id`. */
-function withCohorts(policy: CompiledPolicy, facts: Facts): Facts {
+/**
+ * `org.cohorts` is what the caller supplied plus the policy's cohorts that list `org.id`. Without
+ * `org.id` the policy's memberships cannot be known, so `org.cohorts` is unknown too.
+ */
+export function cohortsOf(policy: CompiledPolicy, facts: Facts): readonly string[] | undefined {
   const org = facts["org.id"];
-  if (typeof org !== "string" || policy.cohortsByOrg.size === 0) return facts;
-  const derived = policy.cohortsByOrg.get(org) ?? [];
-  const supplied = facts["org.cohorts"];
-  if (Array.isArray(supplied)) {
-    if (derived.length === 0) return facts;
-    return { ...facts, "org.cohorts": [...new Set([...supplied, ...derived])] };
-  }
-  return { ...facts, "org.cohorts": derived };
+  if (typeof org !== "string") return undefined;
+  const derived = policy.cohortsByOrg.get(org);
+  const supplied = facts["org.cohorts"] as readonly string[] | undefined;
+  if (!supplied) return derived ?? [];
+  if (!derived) return supplied;
+  return [...new Set([...supplied, ...derived])];
 }
 
 /** The unknown facts that made these rules' conditions come out unknown. */
-function unknownAttributes(rules: readonly CompiledRule[], facts: Facts): Attribute[] {
+function unknownAttributes(
+  rules: readonly CompiledRule[],
+  facts: Facts,
+  cohorts: readonly string[] | undefined,
+): Attribute[] {
   const out = new Set<Attribute>();
   const visit = (c: Condition): void => {
     if (c.kind === "test") {
-      if (c.op !== "exists" && (facts[c.attribute] ?? undefined) === undefined) out.add(c.attribute);
+      const value = c.attribute === "org.cohorts" ? cohorts : facts[c.attribute];
+      if (c.op !== "exists" && (value ?? undefined) === undefined) out.add(c.attribute);
       return;
     }
     for (const item of c.items) visit(item);

@@ -14,6 +14,7 @@ export * from "./evaluate.ts";
 export * from "./explain.ts";
 export * from "./facts.ts";
 export { canonicalJson, sha256 } from "./hash.ts";
+export { decideReference } from "./reference.ts";
 export * from "./schema.ts";
 export * from "./time.ts";
 export * from "./timeline.ts";

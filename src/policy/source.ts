@@ -8,8 +8,31 @@ export interface Source {
   syntaxErrors: Diagnostic[];
 }
 
-/** Parses YAML or JSON (YAML 1.2 is a superset of JSON) keeping positions for located errors. */
+/**
+ * Parses YAML or JSON (YAML 1.2 is a superset of JSON) keeping positions for located errors.
+ * Well-formed JSON takes a fast path; positions are then worked out only if an error needs one.
+ */
 export function parseSource(text: string): Source {
+  if (/^\s*[{[]/.test(text)) {
+    try {
+      const value: unknown = JSON.parse(text);
+      let yaml: Source | undefined;
+      return {
+        value,
+        syntaxErrors: [],
+        locate: (path, atKey) => {
+          yaml ??= parseYaml(text);
+          return yaml.locate(path, atKey);
+        },
+      };
+    } catch {
+      // Not strict JSON (comments, trailing commas, duplicate keys...): YAML reports where.
+    }
+  }
+  return parseYaml(text);
+}
+
+function parseYaml(text: string): Source {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: "1.2" });
   const position = (offset: number) => {

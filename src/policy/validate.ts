@@ -43,7 +43,7 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 function isInsideWhen(path: readonly PropertyKey[]): boolean {
-  return path[0] === "directives" && path[2] === "rules" && path[4] === "when" && path.length > 5;
+  return path[0] === "directives" && path[2] === "rules" && path[4] === "when";
 }
 
 function typeName(v: unknown): string {
@@ -58,11 +58,12 @@ const EXPECTED: Record<string, string> = { object: "a mapping", array: "a list",
 function fromZodIssue(issue: z.core.$ZodIssue): Diagnostic[] {
   const path = issue.path.filter((p): p is PathSegment => typeof p !== "symbol");
   const last = path[path.length - 1];
-  const make = (code: PolicyCode, message: string, at = path): Diagnostic => ({
+  const make = (code: PolicyCode, message: string, at = path, atKey = false): Diagnostic => ({
     severity: "error",
     code,
     message,
     path: at,
+    ...(atKey ? { atKey } : {}),
   });
   switch (issue.code) {
     case "invalid_type": {
@@ -73,7 +74,9 @@ function fromZodIssue(issue: z.core.$ZodIssue): Diagnostic[] {
       return [make("POLICY_TYPE", `expected ${expected}, got ${typeName(issue.input)}`)];
     }
     case "unrecognized_keys":
-      return issue.keys.map((key) => make("POLICY_UNKNOWN_KEY", `unknown key \`${key}\``, [...path, key]));
+      return issue.keys.map((key) =>
+        make("POLICY_UNKNOWN_KEY", `unknown key \`${key}\``, [...path, key], true),
+      );
     case "invalid_value":
       if (path.length === 1 && last === "version") {
         return [
@@ -333,7 +336,7 @@ class SemanticChecks {
         );
       }
     });
-    if (r.when !== undefined) this.checkWhen(r.when, [...path, "when"]);
+    if (r.when !== undefined) this.checkWhen(r.when, [...path, "when"], effect);
     if (!effect || !(EFFECTS as readonly string[]).includes(effect)) return;
 
     if (effect === "exempt") this.checkExempts(r, path, window);
@@ -406,7 +409,7 @@ class SemanticChecks {
     });
   }
 
-  private checkWhen(when: unknown, path: PathSegment[]): void {
+  private checkWhen(when: unknown, path: PathSegment[], effect: string | undefined): void {
     if (!isRecord(when)) {
       this.error("POLICY_TYPE", path, `expected a mapping of attribute conditions, got ${typeName(when)}`);
       return;
@@ -415,7 +418,7 @@ class SemanticChecks {
       const at = [...path, key];
       if (key === "any" || key === "all") {
         if (!Array.isArray(value)) this.error("POLICY_TYPE", at, `\`${key}\` expects a list of conditions`);
-        else value.forEach((c, i) => this.checkWhen(c, [...at, i]));
+        else value.forEach((c, i) => this.checkWhen(c, [...at, i], effect));
       } else if (!isAttribute(key)) {
         this.error(
           "POLICY_UNKNOWN_ATTRIBUTE",
@@ -424,12 +427,18 @@ class SemanticChecks {
           true,
         );
       } else {
-        this.checkOperators(ATTRIBUTES[key], key, value, at);
+        this.checkOperators(ATTRIBUTES[key], key, value, at, effect);
       }
     }
   }
 
-  private checkOperators(type: AttributeType, attr: string, ops: unknown, path: PathSegment[]): void {
+  private checkOperators(
+    type: AttributeType,
+    attr: string,
+    ops: unknown,
+    path: PathSegment[],
+    effect: string | undefined,
+  ): void {
     if (!isRecord(ops)) {
       this.error(
         "POLICY_TYPE",
@@ -464,6 +473,13 @@ class SemanticChecks {
       }
       if (op === "exists") {
         if (typeof value !== "boolean") this.error("POLICY_TYPE", at, `\`exists\` takes true or false`);
+        else if (grantsOnUnknown(effect, value)) {
+          this.error(
+            "POLICY_OPERATOR_TYPE",
+            at,
+            `\`exists: ${value}\` in ${effect === "allow" || effect === "exempt" ? "an" : "a"} ${effect} rule would let an unknown \`${attr}\` grant access; unknown facts never grant access`,
+          );
+        }
       } else if (op === "in" || op === "not_in") {
         if (!Array.isArray(value)) {
           this.error("POLICY_TYPE", at, `\`${op}\` takes a list, got ${typeName(value)}`);
@@ -500,6 +516,16 @@ class SemanticChecks {
       this.error("POLICY_TYPE", path, "empty string");
     }
   }
+}
+
+/**
+ * Unknown facts never grant access, so an allow/exempt rule may not match on a fact being
+ * absent, and a deny/require rule may not stop matching because a fact is absent.
+ */
+function grantsOnUnknown(effect: string | undefined, exists: boolean): boolean {
+  if (effect === "allow" || effect === "exempt") return exists === false;
+  if (effect === "deny" || effect === "require") return exists === true;
+  return false;
 }
 
 function overlaps(a: { from?: number; to?: number }, b: { from?: number; to?: number }): boolean {
