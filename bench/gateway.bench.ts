@@ -7,10 +7,12 @@
  * Latency at a fixed low rate (one request at a time) and at 1,000 req/s (open loop: each request
  * timed from its scheduled start) is measured with an undici client and high-resolution timers,
  * because autocannon records whole milliseconds; saturation throughput is measured with autocannon.
- * A script that prints figures, not a test: it never fails on timing.
+ * A script that prints figures, not a test: it never fails on timing. Like bench:policy it runs the
+ * tsc build (dist/), because tsx's keepNames wrapping slows closure-heavy code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { Pool } from "undici";
 
@@ -18,15 +20,18 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const children: ChildProcess[] = [];
 
-function start(args: string[], env: Record<string, string> = {}): Promise<string> {
+/** Runs a sibling script: compiled (`dist/bench/*.js`, as `npm run bench:gateway` does) or under tsx. */
+function start([script, ...args]: string[], env: Record<string, string> = {}): Promise<string> {
+  const compiled = import.meta.url.endsWith(".js");
+  const file = fileURLToPath(new URL(compiled ? script!.replace(/\.ts$/, ".js") : script!, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    const child = spawn(process.execPath, [...(compiled ? [] : ["--import", "tsx"]), file, ...args], {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, ...env },
     });
     children.push(child);
     child.stdout!.once("data", (d: Buffer) => resolve(`http://127.0.0.1:${d.toString().trim()}`));
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
 
@@ -111,11 +116,11 @@ async function saturation(url: string, payload: string): Promise<number> {
 const f = (ms: number) => ms.toFixed(3);
 
 async function main() {
-  const upstream = await start(["bench/targets.ts", "mock"]);
-  const proxy = await start(["bench/bare-proxy.ts", upstream]);
-  const gateway = await start(["bench/targets.ts", "gateway", upstream]);
+  const upstream = await start(["./targets.ts", "mock"]);
+  const proxy = await start(["./bare-proxy.ts", upstream]);
+  const gateway = await start(["./targets.ts", "gateway", upstream]);
   // Diagnostic: Clearance with an audit sink that keeps nothing, to show what durability costs.
-  const noAudit = await start(["bench/targets.ts", "gateway", upstream], { BENCH_AUDIT: "memory" });
+  const noAudit = await start(["./targets.ts", "gateway", upstream], { BENCH_AUDIT: "memory" });
   const targets = {
     upstream,
     "bare proxy": proxy,

@@ -7,12 +7,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startMockUpstream } from "../src/demo/mock-upstreams.ts";
 import { parseConfig } from "../src/gateway/config.ts";
 import { startGateway } from "../src/gateway/start.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** Run from the repository root (as npm scripts do): paths below are relative to it. */
+const ROOT = process.cwd();
 const [what, upstream] = process.argv.slice(2);
 
 if (what === "mock") {

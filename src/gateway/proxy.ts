@@ -1,4 +1,4 @@
-import { PassThrough } from "node:stream";
+import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { factsFor } from "../directory/types.ts";
 import type { Decision } from "../policy/index.ts";
@@ -175,9 +175,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   if (!contentType.startsWith("text/event-stream")) {
     let data: Buffer;
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of up.body) chunks.push(c);
-      data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      data = Buffer.from(await up.body.arrayBuffer());
     } catch (err) {
       const ms = observeUpstream();
       await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : 502), ms);
@@ -194,40 +192,45 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     return reply.code(up.status).headers(headers).send(data);
   }
 
-  // Streaming: pass each chunk on as it arrives; the final bytes go out only once the record is durable.
-  const out = new PassThrough();
+  // Streaming: each chunk goes to the socket as it arrives (no buffering, no extra stream in
+  // between); the final bytes go out only once the record is durable.
   const renamer = rename ? new SseModelRenamer(served) : undefined;
-  reply.code(up.status).headers(headers).header("cache-control", "no-cache").send(out);
-  void (async () => {
-    try {
-      for await (const chunk of up.body) {
-        const piece = renamer ? renamer.push(chunk) : chunk;
-        if (piece.length > 0 && !out.write(piece)) {
-          await new Promise<void>((resolve) => {
-            out.once("drain", resolve);
-            out.once("close", resolve);
-          });
-        }
-        if (abort.signal.aborted) break;
+  const res = reply.raw;
+  reply.hijack();
+  const head: OutgoingHttpHeaders = { ...(reply.getHeaders() as OutgoingHttpHeaders), ...headers };
+  head["cache-control"] = "no-cache";
+  res.writeHead(up.status, head);
+  res.flushHeaders();
+  const countResponse = (status: number) =>
+    rt.metrics.requests.inc({ surface: ctx.surface, operation: ctx.operation, status: String(status) });
+  try {
+    for await (const chunk of up.body) {
+      const piece = renamer ? renamer.push(chunk) : chunk;
+      if (piece.length > 0 && !res.write(piece)) {
+        await new Promise<void>((resolve) => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
       }
-      if (renamer) out.write(renamer.end());
-      const ms = observeUpstream();
-      await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : up.status), ms);
-      out.end();
-    } catch (err) {
-      up.body.destroy();
-      if (!committed) {
-        const ms = observeUpstream();
-        await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : 502), ms).catch(() => undefined);
-      }
-      // A stream cut short must not look complete: end the connection without the final bytes.
-      if (!abort.signal.aborted)
-        req.log.warn({ decision_id: ctx.decisionId, err: (err as Error).message }, "stream ended early");
-      out.destroy();
-      reply.raw.destroy();
-    } finally {
-      reply.raw.off("close", onClose);
+      if (abort.signal.aborted) break;
     }
-  })();
-  return reply;
+    if (renamer) res.write(renamer.end());
+    const ms = observeUpstream();
+    await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : up.status), ms);
+    res.end();
+    countResponse(up.status);
+  } catch (err) {
+    up.body.destroy();
+    if (!committed) {
+      const ms = observeUpstream();
+      await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : 502), ms).catch(() => undefined);
+    }
+    // A stream cut short must not look complete: end the connection without the final bytes.
+    if (!abort.signal.aborted)
+      req.log.warn({ decision_id: ctx.decisionId, err: (err as Error).message }, "stream ended early");
+    res.destroy();
+    countResponse(abort.signal.aborted ? CLIENT_CLOSED : 502);
+  } finally {
+    res.off("close", onClose);
+  }
 }

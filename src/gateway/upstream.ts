@@ -7,7 +7,11 @@ export interface UpstreamResponse {
   deployment: Deployment;
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: AsyncIterable<Buffer> & { dump(): Promise<void>; destroy(err?: Error): void };
+  body: AsyncIterable<Buffer> & {
+    dump(): Promise<void>;
+    destroy(err?: Error): void;
+    arrayBuffer(): Promise<ArrayBuffer>;
+  };
   /** performance.now() when the request was sent to this deployment. */
   sentAt: number;
 }
