@@ -104,3 +104,26 @@ deployments:
     ]);
   });
 });
+
+describe("examples/gateway/gateway.yaml", () => {
+  it("is a valid configuration once its credentials are in the environment", async () => {
+    const { loadConfigFile } = await import("../../src/gateway/config.ts");
+    const env = { ANTHROPIC_API_KEY: "a", ANTHROPIC_EU_API_KEY: "b", GLM_API_KEY: "c", OPENAI_API_KEY: "d" };
+    const c = loadConfigFile("examples/gateway/gateway.yaml", env);
+    expect([...c.deployments.keys()]).toEqual(["claude-mythos-5", "fable-5", "glm-5.2", "cyber-preview"]);
+    expect(c.policyFile.endsWith("examples/policies/us-2026-frontier.yaml")).toBe(true);
+    expect(() => loadConfigFile("examples/gateway/gateway.yaml", {})).toThrow(
+      /ANTHROPIC_API_KEY` is not set/,
+    );
+  });
+});
+
+describe("gateway error catalog", () => {
+  it("documents every gateway error code in docs/gateway.md", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { GATEWAY_ERRORS } = await import("../../src/gateway/errors.ts");
+    const doc = readFileSync("docs/gateway.md", "utf8");
+    const missing = Object.keys(GATEWAY_ERRORS).filter((code) => !doc.includes(`| \`${code}\` |`));
+    expect(missing).toEqual([]);
+  });
+});
