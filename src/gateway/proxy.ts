@@ -141,6 +141,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
       op,
       r.deployments,
       forwardBody,
+      served === model ? req.rawBody : undefined,
       req.headers,
       abort.signal,
       attempts,

@@ -41,6 +41,8 @@ export interface RequestContext {
 declare module "fastify" {
   interface FastifyRequest {
     clearance: RequestContext;
+    /** The body as received, before JSON parsing. */
+    rawBody?: Buffer;
   }
   interface FastifyContextConfig {
     surface?: Surface;

@@ -70,8 +70,10 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
   // Bodies are JSON whatever the content type says (curl -d sends form encoding); UTF-8 is checked strictly.
   app.removeAllContentTypeParsers();
   const utf8 = new TextDecoder("utf-8", { fatal: true });
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body: Buffer, done) => {
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (req, body: Buffer, done) => {
     if (body.length === 0) return done(null, undefined);
+    // Kept so that a body whose model needs no renaming goes upstream byte for byte.
+    req.rawBody = body;
     let text: string;
     try {
       text = utf8.decode(body);
@@ -89,7 +91,7 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
   });
 
   app.decorateRequest("clearance", null as unknown as RequestContext);
-  app.addHook("onRequest", async (req, reply) => {
+  app.addHook("onRequest", (req, reply, done) => {
     const decisionId = req.id;
     const surface = surfaceOf(req);
     req.clearance = {
@@ -104,6 +106,7 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
       user: undefined,
     };
     reply.header("x-clearance-decision-id", decisionId);
+    done();
   });
 
   app.addHook("onResponse", async (req, reply) => {

@@ -31,6 +31,22 @@ export function upstreamAgent(connectTimeoutMs: number): Agent {
   });
 }
 
+const urls = new WeakMap<Deployment, Map<string, URL>>();
+/** Parsed once per deployment and operation. */
+function upstreamUrl(provider: ProviderAdapter, deployment: Deployment, op: Operation): URL {
+  let byOp = urls.get(deployment);
+  if (!byOp) {
+    byOp = new Map();
+    urls.set(deployment, byOp);
+  }
+  let url = byOp.get(op.name);
+  if (!url) {
+    url = new URL(provider.url(deployment, op));
+    byOp.set(op.name, url);
+  }
+  return url;
+}
+
 const isTimeout = (err: unknown) =>
   err instanceof undiciErrors.HeadersTimeoutError ||
   err instanceof undiciErrors.ConnectTimeoutError ||
@@ -46,16 +62,19 @@ export async function sendWithFailover(
   op: Operation,
   deployments: readonly Deployment[],
   body: JsonObject,
+  raw: Buffer | undefined,
   clientHeaders: HeaderBag,
   signal: AbortSignal,
   attempts: Attempt[],
 ): Promise<UpstreamResponse> {
   let timedOut = false;
   for (const deployment of deployments) {
-    const url = new URL(provider.url(deployment, op));
-    const payload = JSON.stringify(
-      body.model === deployment.upstreamModel ? body : { ...body, model: deployment.upstreamModel },
-    );
+    const url = upstreamUrl(provider, deployment, op);
+    // The caller's bytes when the model name is the same upstream; otherwise only `model` changes.
+    const payload =
+      body.model === deployment.upstreamModel
+        ? (raw ?? JSON.stringify(body))
+        : JSON.stringify({ ...body, model: deployment.upstreamModel });
     const sentAt = performance.now();
     try {
       const res = await agent.request({
