@@ -92,7 +92,8 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   const user = who.user === undefined ? undefined : await rt.directory.getUser(caller.org.id, who.user);
   const facts = factsFor(caller.org, user, who.user, ctx.country);
   const fallbackAsked =
-    caller.org.settings?.fallback === true || firstHeader(req.headers["x-clearance-fallback"]) === "allow";
+    caller.org.settings?.fallback === true ||
+    firstHeader(req.headers["x-clearance-fallback"])?.toLowerCase() === "allow";
   const r = route(policy, rt.config.deployments, op.surface, model, facts, ctx.arrival, fallbackAsked);
   rt.countDecision(r.decision);
 
@@ -202,8 +203,22 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   head["cache-control"] = "no-cache";
   res.writeHead(up.status, head);
   res.flushHeaders();
-  const countResponse = (status: number) =>
+  // Fastify's onResponse does not run for a hijacked reply: count and log here.
+  const countResponse = (status: number) => {
     rt.metrics.requests.inc({ surface: ctx.surface, operation: ctx.operation, status: String(status) });
+    req.log.info(
+      {
+        decision_id: ctx.decisionId,
+        org: caller.org.id,
+        key: caller.key.id,
+        user: ctx.user,
+        status,
+        served,
+        ms: Math.round((performance.now() - ctx.t0) * 100) / 100,
+      },
+      `${req.method} ${req.url} (stream)`,
+    );
+  };
   try {
     for await (const chunk of up.body) {
       const piece = renamer ? renamer.push(chunk) : chunk;

@@ -53,8 +53,9 @@ const isTimeout = (err: unknown) =>
   err instanceof undiciErrors.BodyTimeoutError;
 
 /**
- * Sends the request to each permitted deployment in turn until one answers below 500. Connection
- * errors, timeouts and 5xx move on to the next; nothing outside `deployments` is ever tried.
+ * Sends the request to each permitted deployment in turn until one answers. Connection errors,
+ * timeouts, 5xx and a rejected upstream credential move on to the next; nothing outside
+ * `deployments` is ever tried.
  */
 export async function sendWithFailover(
   agent: Agent,
@@ -87,7 +88,9 @@ export async function sendWithFailover(
         headersTimeout: deployment.timeoutMs,
         bodyTimeout: deployment.timeoutMs,
       });
-      if (res.statusCode >= 500) {
+      // 5xx: the deployment failed. 401/407: it refused the gateway's own credential — a
+      // configuration fault the caller must not see as theirs (nor the upstream's message about it).
+      if (res.statusCode >= 500 || res.statusCode === 401 || res.statusCode === 407) {
         await res.body.dump().catch(() => undefined);
         attempts.push({ deployment: deployment.id, error: `status ${res.statusCode}` });
         timedOut = false;

@@ -13,6 +13,8 @@ import {
 export interface JsonlAuditOptions {
   /** Entries opened but not yet durable; beyond this open() refuses (the gateway answers 503). */
   maxPending?: number;
+  /** Batches being written at once (default 4): a slow disk flush does not hold up the next batch. */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -29,7 +31,8 @@ export class JsonlAuditSink implements AuditSink {
   private pending = 0;
   private batch: string[] = [];
   private waiters: Waiter[] = [];
-  private flushing = false;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
   private failed: Error | undefined;
   private closed = false;
   private readonly maxPending: number;
@@ -41,6 +44,7 @@ export class JsonlAuditSink implements AuditSink {
     private readonly dsync: boolean,
   ) {
     this.maxPending = options.maxPending ?? 10_000;
+    this.maxInFlight = options.maxInFlight ?? 4;
   }
 
   static async open(file: string, options: JsonlAuditOptions = {}): Promise<JsonlAuditSink> {
@@ -88,13 +92,18 @@ export class JsonlAuditSink implements AuditSink {
       }
       this.batch.push(line);
       this.waiters.push({ resolve: () => settle(), reject: (e) => settle(e) });
-      if (!this.flushing) void this.flush();
+      if (this.inFlight < this.maxInFlight) void this.flush();
     });
   }
 
+  /**
+   * Writes what has gathered, then whatever gathered meanwhile. Up to `maxInFlight` writes run at
+   * once (each O_APPEND write lands whole; lines of concurrent batches may interleave by batch, so
+   * the file is not strictly in time order — each record carries its time).
+   */
   private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.batch.length > 0) {
+    this.inFlight++;
+    while (this.batch.length > 0 && !this.failed) {
       const lines = this.batch;
       const waiters = this.waiters;
       this.batch = [];
@@ -111,13 +120,13 @@ export class JsonlAuditSink implements AuditSink {
         this.waiters = [];
       }
     }
-    this.flushing = false;
+    this.inFlight--;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.flushing || this.batch.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.inFlight > 0 || this.batch.length > 0) await new Promise((r) => setTimeout(r, 1));
     await this.handle.close();
   }
 }

@@ -31,6 +31,26 @@ describe("upstream failover", () => {
     expect(record).toMatchObject({ deployment: "good", status: 200 });
   });
 
+  it("treats an upstream refusing the gateway's credential as a failed deployment, never showing its message", async () => {
+    h = await startHarness({
+      mocks: { locked: { kind: "openai", failWith: 401 }, good: { kind: "openai" } },
+      deployments: `
+  glm-5.2:
+    - { id: locked, provider: openai, base_url: "{locked}", region: us }
+    - { id: good, provider: openai, base_url: "{good}", region: us }
+  fable-5:
+    - { id: locked-only, provider: openai, base_url: "{locked}", region: us }`,
+    });
+    const ok = await client(KEYS.acme).chat.completions.create({ model: "glm-5.2", ...ask });
+    expect(ok.choices[0]?.message.content).toContain("good");
+    const err = await client(KEYS.acme)
+      .chat.completions.create({ model: "fable-5", user: "carol", ...ask })
+      .catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((err as Error).message).not.toContain("mock locked failing");
+  });
+
   it("never fails over outside the permitted regions: 502 when every EU deployment fails", async () => {
     h = await startHarness({
       mocks: { "eu-broken": { kind: "openai", failWith: 503 }, "us-good": { kind: "openai" } },
