@@ -25,6 +25,8 @@ async function send(path: string, init: RequestInit & { headers?: Record<string,
   });
   const text = await res.text();
   bodies.push(text);
+  // Every response, refused or not, names its decision id.
+  expect(res.headers.get("x-clearance-decision-id")).toMatch(/^[0-9a-f-]{36}$/);
   return {
     status: res.status,
     headers: res.headers,

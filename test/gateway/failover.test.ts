@@ -99,6 +99,27 @@ describe("upstream failover", () => {
     expect((nowhere as Error).message).toContain("EU public bodies served from EU-hosted deployments");
   });
 
+  it("passes each event on as it arrives, not when the stream ends", async () => {
+    h = await startHarness({
+      mocks: { trickle: { kind: "openai", eventGapMs: 150 } },
+      deployments: `
+  glm-5.2:
+    - { provider: openai, base_url: "{trickle}", region: us }`,
+    });
+    const start = Date.now();
+    const stream = await client(KEYS.acme).chat.completions.create({
+      model: "glm-5.2",
+      stream: true,
+      ...ask,
+    });
+    const arrivals: number[] = [];
+    for await (const _ of stream) arrivals.push(Date.now() - start);
+    // Nine events 150 ms apart: the first must arrive long before the last.
+    expect(arrivals.length).toBe(9);
+    expect(arrivals[0]!).toBeLessThan(400);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(800);
+  });
+
   it("aborts the upstream request when the client disconnects mid-stream, and audits it", async () => {
     h = await startHarness({
       mocks: { trickle: { kind: "openai", eventGapMs: 100 } },

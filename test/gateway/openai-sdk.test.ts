@@ -170,6 +170,19 @@ describe("OpenAI SDK through the gateway", () => {
     }
   });
 
+  it("exports decisions by outcome and directive, requests and added latency on /metrics", async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    expect(text).toMatch(/clearance_decisions_total\{outcome="deny",directive="us-2026-06-12"\} [1-9]/);
+    expect(text).toMatch(/clearance_decisions_total\{outcome="allow",directive="eu-2026-hosting"\} [1-9]/);
+    expect(text).toMatch(
+      /clearance_requests_total\{surface="openai",operation="chat.completions",status="403"\} [1-9]/,
+    );
+    expect(text).toMatch(/clearance_added_latency_seconds_count [1-9]/);
+    expect(text).toMatch(
+      /clearance_upstream_duration_seconds_count\{deployment="[^"]+",status="200"\} [1-9]/,
+    );
+  });
+
   it("answers 404 for a model the policy does not declare", async () => {
     const err = await client(KEYS.acme)
       .chat.completions.create({ model: "gpt-nope", ...ask })
