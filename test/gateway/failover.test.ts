@@ -116,7 +116,7 @@ describe("upstream failover", () => {
     for await (const _ of stream) arrivals.push(Date.now() - start);
     // Nine events 150 ms apart: the first must arrive long before the last.
     expect(arrivals.length).toBe(9);
-    expect(arrivals[0]!).toBeLessThan(400);
+    expect(arrivals[0]!).toBeLessThan(600);
     expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(800);
   });
 
