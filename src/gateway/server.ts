@@ -1,18 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyRequest,
-  LogController,
-} from "fastify";
-import { AuditUnavailableError } from "../store/audit-port.ts";
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import { authenticate } from "./auth.ts";
-import { errorBody, GatewayError, type GatewayErrorCode, isGatewayError, type Surface } from "./errors.ts";
+import { installErrorHandlers, trackRoutes } from "./error-handler.ts";
+import { GatewayError, isGatewayError } from "./errors.ts";
 import { listModels } from "./models.ts";
 import { PROVIDERS } from "./providers/index.ts";
 import { proxy, refuse } from "./proxy.ts";
 import type { GatewayRuntime, RequestContext } from "./runtime.ts";
+import { surfaceOf } from "./surface.ts";
 
 export interface ServerOptions {
   /** pino options or false; credentials are redacted either way. */
@@ -28,15 +24,6 @@ const REDACT = {
   ],
   censor: "[redacted]",
 };
-
-/** The surface whose error format a request expects: Anthropic for its paths or when it sends `anthropic-version`. */
-export function surfaceOf(req: FastifyRequest): Surface {
-  const configured = req.routeOptions?.config?.surface;
-  if (configured) return configured;
-  return req.headers["anthropic-version"] !== undefined || req.url.startsWith("/v1/messages")
-    ? "anthropic"
-    : "openai";
-}
 
 /** Builds the Fastify app for a runtime; the caller listens and closes. */
 export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): FastifyInstance {
@@ -146,11 +133,7 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
     }
   };
 
-  const knownPaths = new Map<string, string[]>();
-  app.addHook("onRoute", (r) => {
-    const methods = Array.isArray(r.method) ? r.method : [r.method];
-    knownPaths.set(r.url, [...(knownPaths.get(r.url) ?? []), ...methods]);
-  });
+  const knownPaths = trackRoutes(app);
   for (const provider of Object.values(PROVIDERS)) {
     for (const op of provider.operations) {
       app.post(
@@ -177,71 +160,7 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
     return rt.metrics.registry.metrics();
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split("?")[0]!;
-    const allowed = knownPaths.get(path)?.filter((m) => m !== "HEAD");
-    const surface = surfaceOf(req);
-    if (allowed && allowed.length > 0) {
-      reply.header("allow", allowed.join(", "));
-      return reply
-        .code(405)
-        .send(
-          errorBody(
-            surface,
-            "method_not_allowed",
-            `\`${req.method}\` is not allowed on \`${path}\`; use ${allowed.join(" or ")}`,
-          ),
-        );
-    }
-    return reply
-      .code(404)
-      .send(errorBody(surface, "not_found", `no such endpoint \`${req.method} ${path}\``));
-  });
-
-  app.setErrorHandler((err: FastifyError | GatewayError | Error, req, reply) => {
-    const surface = req.clearance?.surface ?? surfaceOf(req);
-    let code: GatewayErrorCode;
-    let message: string;
-    if (isGatewayError(err)) {
-      code = err.code;
-      message = err.message;
-      reply.headers(err.headers);
-      if (code === "internal_error" || code === "upstream_error" || code === "upstream_timeout")
-        req.log.warn({ decision_id: req.clearance?.decisionId, code }, err.message);
-    } else if (err instanceof AuditUnavailableError) {
-      code = "service_unavailable";
-      message = "the audit log cannot record this request, so it is not served; try again shortly";
-      req.log.error({ decision_id: req.clearance?.decisionId, err: err.message }, "audit unavailable");
-    } else {
-      const fe = err as FastifyError;
-      switch (fe.code) {
-        case "FST_ERR_CTP_BODY_TOO_LARGE":
-          code = "request_too_large";
-          message = `the body is larger than the limit of ${rt.config.bodyLimit} bytes`;
-          break;
-        case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-          code = "unsupported_media_type";
-          message = "the body must be JSON";
-          break;
-        default:
-          if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
-            code =
-              fe.statusCode === 408
-                ? "request_timeout"
-                : fe.statusCode === 413
-                  ? "request_too_large"
-                  : "invalid_request";
-            message = `the request is not valid (${fe.code ?? fe.statusCode})`;
-          } else {
-            code = "internal_error";
-            message = `internal error; quote decision id ${req.clearance?.decisionId ?? req.id} to the operator`;
-            req.log.error({ err, decision_id: req.clearance?.decisionId }, "unexpected error");
-          }
-      }
-    }
-    const status = isGatewayError(err) ? err.status : new GatewayError(code, message).status;
-    return reply.code(status).send(errorBody(surface, code, message));
-  });
+  installErrorHandlers(app, rt, knownPaths);
 
   return app;
 }
