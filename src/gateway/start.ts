@@ -62,6 +62,17 @@ export async function startGateway(
     },
   };
   const app = buildServer(runtime, options);
+  for (const model of config.deployments.keys()) {
+    if (!policy.models.has(model))
+      app.log.warn(
+        { model },
+        `deployments for \`${model}\`, which the policy does not declare: requests for it get 404`,
+      );
+  }
+  for (const model of policy.models.keys()) {
+    if (!config.deployments.has(model))
+      app.log.warn({ model }, `no deployment for \`${model}\`: it cannot be served`);
+  }
   const stopWatching = config.reload ? watchReloads(runtime, app.log) : () => undefined;
   await app.listen({ host: config.host, port: options.port ?? config.port });
   const address = app.server.address();
