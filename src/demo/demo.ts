@@ -1,0 +1,61 @@
+import { fileURLToPath } from "node:url";
+import { parseConfig } from "../gateway/config.ts";
+import { type RunningGateway, startGateway } from "../gateway/start.ts";
+import { type MockUpstream, startMockUpstream } from "./mock-upstreams.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface Demo {
+  gateway: RunningGateway;
+  mocks: MockUpstream[];
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway on the example policy and the demo directory, in front of four mock upstreams on
+ * loopback (OpenAI and Anthropic wire formats, in a US and an EU region). Works offline.
+ */
+export async function startDemo(
+  options: { port?: number; host?: string; auditFile?: string; logger?: boolean } = {},
+): Promise<Demo> {
+  const [openaiUs, openaiEu, anthropicUs, anthropicEu] = await Promise.all([
+    startMockUpstream({ name: "mock-openai-us", kind: "openai" }),
+    startMockUpstream({ name: "mock-openai-eu", kind: "openai" }),
+    startMockUpstream({ name: "mock-anthropic-us", kind: "anthropic" }),
+    startMockUpstream({ name: "mock-anthropic-eu", kind: "anthropic" }),
+  ]);
+  const env = { DEMO_UPSTREAM_KEY: "demo-upstream-secret" };
+  const dep = (m: MockUpstream, region: string, model?: string) =>
+    `{ provider: ${m.options.kind}, base_url: "${m.baseUrl}", region: ${region}${model ? `, model: ${model}` : ""}, api_key_env: DEMO_UPSTREAM_KEY }`;
+  const text = `
+listen: { host: "${options.host ?? "127.0.0.1"}", port: ${options.port ?? 8787} }
+policy: examples/policies/us-2026-frontier.yaml
+directory: examples/gateway/demo-directory.yaml
+audit: { file: "${options.auditFile ?? "data/demo-audit.jsonl"}" }
+deployments:
+  claude-mythos-5:
+    - ${dep(anthropicUs, "us", "claude-mythos-5-20260601")}
+    - ${dep(anthropicEu, "eu", "claude-mythos-5-20260601")}
+    - ${dep(openaiUs, "us")}
+    - ${dep(openaiEu, "eu")}
+  fable-5:
+    - ${dep(anthropicUs, "us")}
+    - ${dep(openaiUs, "us")}
+  glm-5.2:
+    - ${dep(openaiEu, "eu")}
+    - ${dep(anthropicEu, "eu")}
+  cyber-preview:
+    - ${dep(openaiUs, "us")}
+`;
+  const config = parseConfig(text, "<demo config>", env, ROOT);
+  const gateway = await startGateway(config, { logger: options.logger ?? true });
+  const mocks = [openaiUs, openaiEu, anthropicUs, anthropicEu];
+  return {
+    gateway,
+    mocks,
+    async close() {
+      await gateway.close();
+      await Promise.all(mocks.map((m) => m.close()));
+    },
+  };
+}
