@@ -160,3 +160,36 @@ export function checkIfMatch(req: FastifyRequest, current: unknown | undefined, 
 export function newId(prefix: string): string {
   return `${prefix}_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }
+
+/**
+ * Writes an admin event for an action taken with the CLI directly on the store (token issue,
+ * report), on the `admin-cli` chain; the actor is the operating-system user.
+ */
+export async function recordCliEvent(
+  store: Store,
+  action: string,
+  target: string | null,
+  detail: Record<string, unknown>,
+  node = "admin-cli",
+): Promise<void> {
+  const event: AdminEventV1 = {
+    v: 1,
+    kind: "admin",
+    time: new Date().toISOString(),
+    decision_id: `adm_${randomUUID()}`,
+    actor: `cli:${process.env.USER ?? "unknown"}`,
+    role: null,
+    action: `clearance ${action}`,
+    target,
+    org: null,
+    user: null,
+    requested_model: null,
+    decision: "admin",
+    reasons: [],
+    unknown: [],
+    status: 0,
+    error_code: null,
+    detail,
+  };
+  await store.transaction((tx) => appendEvent({ node } as AdminContext, tx, event));
+}

@@ -29,7 +29,7 @@ export function readDirectoryFile(text: string, file: string): DirectoryFileResu
   if (source.syntaxErrors.length > 0) {
     return { errors: source.syntaxErrors.map((d) => formatDiagnostic({ ...d, file })) };
   }
-  const errors: string[] = [];
+  const located: { line: number; column: number; text: string }[] = [];
   const fail = (path: PathSegment[], message: string, atKey = false) => {
     const at = source.locate(path, atKey);
     const d: Diagnostic = {
@@ -41,12 +41,12 @@ export function readDirectoryFile(text: string, file: string): DirectoryFileResu
       ...(at ? { line: at.line, column: at.column } : {}),
     };
     const where = [file, d.line, d.column].filter((x) => x !== undefined).join(":");
-    errors.push(`${where}: ${message}`);
+    located.push({ line: d.line ?? 0, column: d.column ?? 0, text: `${where}: ${message}` });
   };
   const root = source.value;
   if (typeof root !== "object" || root === null || Array.isArray(root)) {
     fail([], "a directory file is a mapping with `orgs` and `users` lists");
-    return { errors };
+    return { errors: located.map((l) => l.text) };
   }
   const doc = root as Record<string, unknown>;
   for (const key of Object.keys(doc))
@@ -123,5 +123,7 @@ export function readDirectoryFile(text: string, file: string): DirectoryFileResu
     if (facts["user.residence"] !== undefined) user.residence = facts["user.residence"] as string;
     users.push(user);
   });
+  located.sort((a, b) => a.line - b.line || a.column - b.column);
+  const errors = located.map((l) => l.text);
   return errors.length > 0 ? { errors } : { directory: { orgs, users }, errors };
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { isClearanceError } from "../policy/index.ts";
+import { registerAdminCommands } from "./admin-commands.ts";
 import { CliFailure, EXIT } from "./io.ts";
 import { registerPolicyCommands } from "./policy-commands.ts";
 import { registerStoreCommands } from "./store-commands.ts";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerTableCommand(program);
   registerStoreCommands(program);
+  registerAdminCommands(program);
   return program;
 }
 
