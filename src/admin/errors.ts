@@ -39,7 +39,6 @@ export const ADMIN_CODES = {
     status: 409,
     meaning: "a version was published after the draft's impact was computed; recompute it",
   },
-  ADMIN_BAD_FACTS: { status: 422, meaning: "facts or an instant that the policy core refuses" },
   ADMIN_NO_POLICY: { status: 409, meaning: "no policy version has been published yet" },
   ADMIN_NOT_DISCLOSED: {
     status: 422,
