@@ -1,10 +1,17 @@
 import type { FastifyRequest } from "fastify";
-import type { AdminToken, Draft, LifecycleEvent, StoreOps } from "../store/index.ts";
+import type { AdminToken, Draft, LifecycleEvent, Notice, StoreOps } from "../store/index.ts";
 import { type AdminContext, actorOf, mutate, newId } from "./context.ts";
 import { AdminError } from "./errors.ts";
 import { impactOnStore } from "./impact-service.ts";
 import { createNotices } from "./notices.ts";
-import { changedDirectives, compiled, currentPolicy, effectiveInstant, loadDraft } from "./policies.ts";
+import {
+  changedDirectives,
+  compiled,
+  currentPolicy,
+  effectiveInstant,
+  graceMs,
+  loadDraft,
+} from "./policies.ts";
 
 /**
  * The directive lifecycle: draft → validated → impact computed → approved (by a second person)
@@ -321,13 +328,19 @@ export async function publishDraft(ctx: AdminContext, req: FastifyRequest, id: s
       publishedAt: at,
       effectiveAt,
     });
+    const warnings = shortNotices(notices, at, effectiveAt);
     await tx.addLifecycleEvent(
       event(
         next,
         "published",
         actor,
         at,
-        { version: version.version, effective_at: iso(effectiveAt), notices: notices.length },
+        {
+          version: version.version,
+          effective_at: iso(effectiveAt),
+          notices: notices.length,
+          ...(warnings.length ? { warnings } : {}),
+        },
         version.version,
       ),
     );
@@ -336,11 +349,23 @@ export async function publishDraft(ctx: AdminContext, req: FastifyRequest, id: s
       draft: next,
       version: version.version,
       effectiveAt: iso(effectiveAt),
+      warnings,
       notices: notices.map((n) => ({ id: n.id, org: n.orgId, models: n.models, grace: n.grace })),
     };
   });
   ctx.notices.kick();
   return result;
+}
+
+/** Notices whose org gets less time than the directive's `notice` asks for (published too late). */
+function shortNotices(notices: readonly Notice[], at: number, effectiveAt: number): string[] {
+  const days = (ms: number) => Math.floor((ms / 86_400_000) * 10) / 10;
+  return notices
+    .filter((n) => n.grace !== "immediate" && effectiveAt - at < graceMs(n.grace))
+    .map(
+      (n) =>
+        `\`${n.orgId}\` gets ${days(effectiveAt - at)} days' notice of losing ${n.models.join(", ")}, less than the ${n.grace} that ${n.directives.map((d) => `\`${d}\``).join(", ")} states`,
+    );
 }
 
 /** Publishes an earlier version's document as a new version (versions are never edited). */
@@ -456,7 +481,7 @@ export function storyLine(e: LifecycleEvent): string {
   if (e.action === "approved" && d.comment) parts.push(`: “${String(d.comment)}”`);
   if (e.action === "published")
     parts.push(
-      ` as version ${e.policyVersion}, in force ${String(d.effective_at)}; ${String(d.notices)} org(s) notified`,
+      ` as version ${e.policyVersion}, in force ${String(d.effective_at)}; ${String(d.notices)} org(s) notified${Array.isArray(d.warnings) ? ` (warning: ${d.warnings.join("; ")})` : ""}`,
     );
   if (e.action === "rolled_back")
     parts.push(

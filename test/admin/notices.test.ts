@@ -173,4 +173,16 @@ describe("notices at publication", () => {
       board.close();
     }
   });
+
+  it("publishing later than a directive's notice allows is flagged in the response and the history", async () => {
+    await publish(h, EXAMPLE, "v1");
+    h.clock.now = Date.parse("2026-07-20T00:00:00Z"); // 12 days before the 1 August withdrawal, P30D asked
+    const { published, id } = await publish(h, WITHDRAWAL, "late withdrawal");
+    expect(published.warnings).toEqual([
+      "`acme` gets 12 days' notice of losing fable-5, less than the P30D that `us-2026-08-01` states",
+    ]);
+    const story = (await h.call("GET", `/admin/v1/history?draft=${id}`, { token: h.tokens.viewer })).json
+      .items;
+    expect(story.at(-1).story).toMatch(/1 org\(s\) notified \(warning: `acme` gets 12 days' notice/);
+  });
 });
