@@ -85,9 +85,9 @@ function adminEvent(req: FastifyRequest, status: number, now: number): AdminEven
   };
 }
 
-async function appendEvent(ctx: AdminContext, tx: StoreOps, event: AdminEventV1): Promise<void> {
-  const head = await tx.chainHead(ctx.node);
-  await tx.appendAudit(ctx.node, head, chainRecords(ctx.node, head, [event]));
+async function appendEvent(node: string, tx: StoreOps, event: AdminEventV1): Promise<void> {
+  const head = await tx.chainHead(node);
+  await tx.appendAudit(node, head, chainRecords(node, head, [event]));
 }
 
 /**
@@ -107,7 +107,7 @@ export function mutate<T>(
       const result = await ctx.store.transaction(async (tx) => {
         try {
           const value = await fn(tx);
-          await appendEvent(ctx, tx, adminEvent(req, status, ctx.now()));
+          await appendEvent(ctx.node, tx, adminEvent(req, status, ctx.now()));
           return value;
         } catch (err) {
           failure = { err };
@@ -125,7 +125,7 @@ export function mutate<T>(
 /** Writes the request's event on its own (reads, refusals); called before the response is sent. */
 export function auditAlone(ctx: AdminContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   return ctx.lock.run(() =>
-    ctx.store.transaction((tx) => appendEvent(ctx, tx, adminEvent(req, reply.statusCode, ctx.now()))),
+    ctx.store.transaction((tx) => appendEvent(ctx.node, tx, adminEvent(req, reply.statusCode, ctx.now()))),
   );
 }
 
@@ -191,5 +191,5 @@ export async function recordCliEvent(
     error_code: null,
     detail,
   };
-  await store.transaction((tx) => appendEvent({ node } as AdminContext, tx, event));
+  await store.transaction((tx) => appendEvent(node, tx, event));
 }

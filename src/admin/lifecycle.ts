@@ -252,6 +252,15 @@ export async function computeImpact(
   });
 }
 
+function expectNext(published: number, base: number | null): void {
+  if (published !== (base ?? 0) + 1) {
+    throw new AdminError(
+      "ADMIN_STALE_BASE",
+      `version ${published - 1} was published meanwhile (this change was checked against ${base ?? "nothing"}); compute the impact again`,
+    );
+  }
+}
+
 async function requireFreshBase(tx: StoreOps, draft: Draft): Promise<void> {
   const latest = await tx.latestPolicy();
   if ((latest?.version ?? null) !== draft.baseVersion) {
@@ -317,6 +326,9 @@ export async function publishDraft(ctx: AdminContext, req: FastifyRequest, id: s
       publishedBy: actor.name,
       publishedAt: iso(at),
     });
+    // publishPolicy serialises publishers (an advisory lock on PostgreSQL, one writer on SQLite)
+    // and numbers after the lock: anything but base + 1 means another version got in first.
+    expectNext(version.version, current.baseVersion);
     const next = await save(tx, current, { state: "published", publishedVersion: version.version }, at);
     const notices = await createNotices(tx, {
       summary,
@@ -396,6 +408,7 @@ export async function rollback(
       publishedBy: actor.name,
       publishedAt: iso(at),
     });
+    expectNext(version.version, base.version?.version ?? null);
     const notices = await createNotices(tx, {
       summary,
       before: base.policy,

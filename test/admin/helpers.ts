@@ -34,7 +34,7 @@ export interface AdminHarness {
 /** The admin API on a real server on 127.0.0.1 (port 0), over a real store, with one token per role. */
 export async function startAdmin(
   db: TestDatabase,
-  options: { webhooks?: WebhookOptions; bodyLimit?: number } = {},
+  options: { webhooks?: WebhookOptions; bodyLimit?: number; auditNode?: string } = {},
 ): Promise<AdminHarness> {
   const clock = { now: NOW };
   const store = await openStore(db.url, { now: () => clock.now });
@@ -43,6 +43,7 @@ export async function startAdmin(
     now: () => clock.now,
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.auditNode ? { auditNode: options.auditNode } : {}),
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   const tokens = {} as AdminHarness["tokens"];

@@ -173,6 +173,28 @@ describe.each([
       expect(
         (await h.call("POST", `/admin/v1/drafts/${a}/approve`, { token: h.tokens.approver })).status,
       ).toBe(200);
+
+      // Two drafts approved on one base, published at once by two admin processes (two apps, two
+      // connections, two audit chains): one wins, the other must be recomputed.
+      const h2 = await startAdmin(db, { auditNode: "admin-2" });
+      const b = (
+        await h.call("POST", "/admin/v1/drafts", {
+          token: h.tokens.editor,
+          body: { title: "b", document: EXAMPLE },
+        })
+      ).json.id;
+      await h.call("POST", `/admin/v1/drafts/${b}/validate`, { token: h.tokens.editor });
+      await h.call("POST", `/admin/v1/drafts/${b}/impact`, { token: h.tokens.editor });
+      await h.call("POST", `/admin/v1/drafts/${b}/approve`, { token: h.tokens.approver });
+      const results = await Promise.all([
+        h.call("POST", `/admin/v1/drafts/${a}/publish`, { token: h.tokens.approver }),
+        h2.call("POST", `/admin/v1/drafts/${b}/publish`, { token: h2.tokens.approver2 }),
+      ]);
+      await h2.close();
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      expect(results.find((r) => r.status === 409)?.json.error.code).toBe("ADMIN_STALE_BASE");
+      expect((await h.store.listPolicyVersions()).map((v) => v.version)).toEqual([1, 2, 3]);
+      expect(await verifyAudit(h.store)).toMatchObject({ ok: true });
     },
   );
 });
