@@ -366,3 +366,25 @@ describe("admin API: directory, decisions, roles, OpenAPI", () => {
     expect(await verifyAudit(h.store)).toMatchObject({ ok: true });
   });
 });
+
+describe("admin API when the store is down", () => {
+  it("answers 503 ADMIN_UNAVAILABLE, one line, and does nothing (fail closed)", async () => {
+    const db = await sqliteDatabase();
+    const h = await startAdmin(db);
+    try {
+      await h.store.close();
+      for (const [method, path] of [
+        ["GET", "/admin/v1/orgs"],
+        ["PUT", "/admin/v1/orgs/acme"],
+      ] as const) {
+        const res = await h.call(method, path, method === "PUT" ? { body: {} } : {});
+        expect(res.status).toBe(503);
+        expect(res.json.error.code).toBe("ADMIN_UNAVAILABLE");
+        expect(res.text).not.toMatch(/\n|at .*\.ts/);
+      }
+    } finally {
+      await h.close();
+      await db.drop();
+    }
+  });
+});
