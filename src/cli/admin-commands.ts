@@ -4,8 +4,8 @@ import type { Command } from "commander";
 import { ADMIN_PREFIX, buildAdminApp } from "../admin/app.ts";
 import { recordCliEvent } from "../admin/context.ts";
 import { readDirectoryFile } from "../admin/directory-file.ts";
+import { history, storyLine } from "../admin/history.ts";
 import { type ImpactSummary, principalsOf, storePrincipals, summarize } from "../admin/impact-service.ts";
-import { history, storyLine } from "../admin/lifecycle.ts";
 import { changedDirectives, currentPolicy, effectiveInstant } from "../admin/policies.ts";
 import {
   accessMatrix,

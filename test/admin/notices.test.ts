@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NoticeBoard, verifyWebhook } from "../../src/admin/notices.ts";
+import { NoticeBoard } from "../../src/admin/notice-board.ts";
+import { verifyWebhook } from "../../src/admin/notices.ts";
 import { sqliteDatabase, type TestDatabase } from "../helpers/databases.ts";
 import {
   type AdminHarness,

@@ -3,16 +3,15 @@ import { parseInstant } from "../../policy/index.ts";
 import type { Draft } from "../../store/index.ts";
 import { type AdminContext, ALL_ROLES } from "../context.ts";
 import { AdminError } from "../errors.ts";
+import { history, storyLine } from "../history.ts";
 import {
   approveDraft,
   computeImpact,
   createDraft,
   draftEtag,
   editDraft,
-  history,
   publishDraft,
   rollback,
-  storyLine,
   validateDraft,
 } from "../lifecycle.ts";
 import { ID, idParams } from "./schemas.ts";
