@@ -363,6 +363,15 @@ describe("admin API: directory, decisions, roles, OpenAPI", () => {
     expect(records).toContainEqual(
       expect.objectContaining({ action: "POST /admin/v1/orgs/:org/keys", status: 201, org: "acme" }),
     );
+    const first = await h.call("GET", "/admin/v1/audit?limit=5", { token: h.tokens.auditor });
+    const second = await h.call(
+      "GET",
+      `/admin/v1/audit?limit=5&after=${encodeURIComponent(first.json.next)}`,
+      {
+        token: h.tokens.auditor,
+      },
+    );
+    expect(second.json.items[0].seq).toBe(first.json.items[4].seq + 1);
     expect(await verifyAudit(h.store)).toMatchObject({ ok: true });
   });
 });

@@ -205,7 +205,9 @@ export function registerOperationsRoutes(api: FastifyInstance, ctx: AdminContext
     },
   );
 
-  api.get<{ Querystring: { org?: string; model?: string; from?: string; to?: string; limit?: number } }>(
+  api.get<{
+    Querystring: { org?: string; model?: string; from?: string; to?: string; limit?: number; after?: string };
+  }>(
     "/audit",
     {
       config: AUDITOR,
@@ -221,13 +223,23 @@ export function registerOperationsRoutes(api: FastifyInstance, ctx: AdminContext
             from: { type: "string" },
             to: { type: "string" },
             limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+            after: {
+              type: "string",
+              pattern: "^[^|]+\\|\\d+$",
+              description: "the `next` of the previous page",
+            },
           },
         },
       },
     },
     async (req) => {
-      const { limit = 100, ...filter } = req.query;
-      const page = await ctx.store.queryAudit(filter, limit);
+      const { limit = 100, after, ...filter } = req.query;
+      const [time, id] = after?.split("|") ?? [];
+      const page = await ctx.store.queryAudit(
+        filter,
+        limit,
+        time && id ? { time, id: Number(id) } : undefined,
+      );
       return {
         items: page.rows.map((r) => ({
           chain: r.node,
@@ -235,6 +247,7 @@ export function registerOperationsRoutes(api: FastifyInstance, ctx: AdminContext
           hash: r.hash,
           record: JSON.parse(r.record) as unknown,
         })),
+        ...(page.next ? { next: `${page.next.time}|${page.next.id}` } : {}),
       };
     },
   );
