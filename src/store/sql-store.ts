@@ -187,6 +187,28 @@ export class SqlOps implements StoreOps {
     return (await this.exec.run("DELETE FROM users WHERE org_id = ? AND id = ?", [orgId, userId])) > 0;
   }
 
+  async deleteOrg(id: string): Promise<boolean> {
+    return this.atomic(async (ops) => {
+      const count = async (table: string) =>
+        Number(
+          (await ops.exec.all<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table} WHERE org_id = ?`, [id]))[0]
+            ?.n ?? 0,
+        );
+      const has = [
+        [await count("users"), "user"],
+        [await count("api_keys"), "API key"],
+        [await count("cohort_members"), "cohort membership"],
+      ] as const;
+      const left = has.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}${n === 1 ? "" : "s"}`);
+      if (left.length > 0)
+        throw new StoreError(
+          "STORE_CONFLICT",
+          `organisation \`${id}\` still has ${left.join(", ")}; remove them first`,
+        );
+      return (await ops.exec.run("DELETE FROM orgs WHERE id = ?", [id])) > 0;
+    });
+  }
+
   // ---- admin tokens ----------------------------------------------------------------------
 
   async createAdminToken(token: AdminToken): Promise<void> {

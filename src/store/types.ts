@@ -184,6 +184,11 @@ export interface StoreOps extends Directory {
   /** Users of an org with id > after, by id, at most `limit`. */
   pageUsers(orgId: string, limit: number, after?: string): Promise<User[]>;
   deleteUser(orgId: string, userId: string): Promise<boolean>;
+  /**
+   * Removes an org that has no users, API keys or cohort memberships (STORE_CONFLICT naming what
+   * it still has); false when there is no such org.
+   */
+  deleteOrg(id: string): Promise<boolean>;
 
   createAdminToken(token: AdminToken): Promise<void>;
   findAdminTokenByHash(hash: string): Promise<AdminToken | undefined>;

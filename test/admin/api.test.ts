@@ -48,6 +48,13 @@ describe("admin API: directory, decisions, roles, OpenAPI", () => {
     });
     expect(stale).toMatchObject({ status: 409, json: { error: { code: "ADMIN_STALE_ETAG" } } });
     expect((await h.store.getOrg("initech"))?.name).toBe("Initech AG");
+
+    const busy = await h.call("DELETE", "/admin/v1/orgs/acme");
+    expect(busy).toMatchObject({ status: 409, json: { error: { code: "ADMIN_CONFLICT" } } });
+    expect(busy.json.error.message).toMatch(/still has 2 users/);
+    await h.call("PUT", "/admin/v1/orgs/tmp", { body: {} });
+    expect((await h.call("DELETE", "/admin/v1/orgs/tmp")).status).toBe(204);
+    expect((await h.call("DELETE", "/admin/v1/orgs/tmp")).status).toBe(404);
   });
 
   it("pages and filters orgs, pages users", async () => {

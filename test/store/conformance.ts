@@ -642,6 +642,13 @@ export function runStoreConformance({ name, open, skip }: ConformanceOptions): v
           expect((await store.pageUsers("a", 2, "u1")).map((u) => u.id)).toEqual(["u2", "u3"]);
           expect(await store.deleteUser("a", "u2")).toBe(true);
           expect(await store.deleteUser("a", "u2")).toBe(false);
+          await expect(store.deleteOrg("a")).rejects.toMatchObject({
+            code: "STORE_CONFLICT",
+            message: "organisation `a` still has 2 users; remove them first",
+          });
+          expect(await store.deleteOrg("c")).toBe(true);
+          expect(await store.deleteOrg("c")).toBe(false);
+          expect(await store.getOrg("c")).toBeUndefined();
         });
 
         it("chains admin events in the audit log next to decisions, and verify passes", async () => {

@@ -134,6 +134,35 @@ export function registerDirectoryRoutes(api: FastifyInstance, ctx: AdminContext)
     },
   );
 
+  api.delete<{ Params: { org: string } }>(
+    "/orgs/:org",
+    {
+      config: ADMIN,
+      schema: {
+        tags,
+        summary: "remove an organisation without users, keys or memberships (If-Match)",
+        params: idParams("org"),
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.org;
+      req.admin.target = `org:${id}`;
+      req.admin.org = id;
+      await mutate(
+        ctx,
+        req,
+        async (tx) => {
+          const current = await tx.getOrg(id);
+          if (!current) throw new AdminError("ADMIN_NOT_FOUND", `no organisation \`${id}\``);
+          checkIfMatch(req, current, `organisation \`${id}\``);
+          await tx.deleteOrg(id);
+        },
+        204,
+      );
+      return reply.code(204).send();
+    },
+  );
+
   api.get<{ Params: { org: string }; Querystring: { limit?: number; after?: string } }>(
     "/orgs/:org/users",
     {
