@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { isClearanceError } from "../policy/index.ts";
+import { registerAdminCommands } from "./admin-commands.ts";
 import { registerGatewayCommands } from "./gateway-commands.ts";
 import { CliFailure, EXIT } from "./io.ts";
 import { registerPolicyCommands } from "./policy-commands.ts";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerTableCommand(program);
   registerStoreCommands(program);
   registerGatewayCommands(program);
+  registerAdminCommands(program);
   return program;
 }
 

@@ -207,16 +207,18 @@ function csvValues(row: StoredAuditRow): unknown[] {
   const r = exported(row);
   return CSV_COLUMNS.map((c) => {
     if (c === "reasons")
-      return r.reasons
+      return (r.reasons ?? [])
         .map((x) => (x.directive ? `${x.effect}:${x.directive}/${x.rule}` : x.effect))
         .join(";");
-    if (c === "unknown") return r.unknown.join(";");
+    if (c === "unknown") return (r.unknown ?? []).join(";");
     return r[c] ?? "";
   });
 }
 
 function formatRow(row: StoredAuditRow): string {
-  const r = JSON.parse(row.record) as AuditRecordV1;
+  const r = JSON.parse(row.record) as AuditRecordV1 & { kind?: string; action?: string; actor?: string };
+  if (r.kind === "admin")
+    return `${r.time}  ADMIN  ${String(r.status).padEnd(3)}  ${(r.actor ?? "-").padEnd(24)}  ${r.action}  ${r.decision_id}\n`;
   const who = `${r.org ?? "-"}/${r.user ?? "-"}`;
   const served = r.served_model && r.served_model !== r.requested_model ? ` → ${r.served_model}` : "";
   return `${r.time}  ${r.decision.toUpperCase().padEnd(5)}  ${String(r.status).padEnd(3)}  ${who.padEnd(24)}  ${(r.requested_model ?? "-") + served}  ${r.decision_id}\n`;

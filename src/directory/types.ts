@@ -25,6 +25,8 @@ export interface OrgSettings {
   tokensPerMinute?: number;
   /** Where change notices are delivered. */
   webhookUrl?: string;
+  /** HMAC-SHA256 key for this org's webhook signatures; without it the admin API's configured secret. */
+  webhookSecret?: string;
 }
 
 export interface User {

@@ -1,5 +1,5 @@
 import { canonicalJson, sha256 } from "../policy/index.ts";
-import type { AuditRecordV1 } from "./audit-port.ts";
+import type { AuditRecord, AuditRecordV1 } from "./audit-port.ts";
 import type { ChainHead, Store, StoredAuditRow } from "./types.ts";
 
 /**
@@ -23,7 +23,7 @@ export function recordHash(node: string, seq: number, prev: string, recordJson: 
 export function chainRecords(
   node: string,
   head: ChainHead | null,
-  records: readonly AuditRecordV1[],
+  records: readonly AuditRecord[],
 ): StoredAuditRow[] {
   let seq = head?.seq ?? 0;
   let prev = head?.hash ?? GENESIS;

@@ -38,6 +38,40 @@ export interface AuditOutcome {
 
 export type AuditRecordV1 = AuditDecisionV1 & AuditOutcome;
 
+/**
+ * An admin API action (version 1), chained in the same log as decisions (on the admin node's chain).
+ * It fills the query columns the way `verify` checks them: `decision_id` is the event id,
+ * `org` the organisation acted on (if any), `user` null, `requested_model` null, `decision`
+ * "admin", `status` the HTTP status answered. `reasons`/`unknown` are empty lists so tools that
+ * read decision records can read these too.
+ */
+export interface AdminEventV1 {
+  v: 1;
+  kind: "admin";
+  time: string;
+  decision_id: string;
+  /** Admin token id and its role; null when the request carried no valid token. */
+  actor: string | null;
+  role: string | null;
+  /** `METHOD /admin/v1/route` as routed, e.g. `POST /admin/v1/drafts/:id/approve`. */
+  action: string;
+  /** What was acted on (`draft:drf_…`, `org:acme`, `policy:3` …), or null. */
+  target: string | null;
+  org: string | null;
+  user: null;
+  requested_model: null;
+  decision: "admin";
+  reasons: [];
+  unknown: [];
+  status: number;
+  /** The stable error code when the action was refused, else null. */
+  error_code: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** Anything the audit log chains. */
+export type AuditRecord = AuditRecordV1 | AdminEventV1;
+
 export interface AuditEntry {
   /** Submits the record with its outcome; resolves once durably committed, rejects if it cannot be. */
   commit(outcome: AuditOutcome): Promise<void>;

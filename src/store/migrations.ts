@@ -145,6 +145,138 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_org_time ON audit_log(org, time);
     `,
   },
+  {
+    version: 2,
+    name: "admin tokens, drafts, lifecycle events, notices, webhook deliveries",
+    sqlite: `
+      CREATE TABLE admin_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE drafts (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        document TEXT NOT NULL,
+        sha256 TEXT,
+        author TEXT NOT NULL,
+        state TEXT NOT NULL,
+        base_version INTEGER,
+        directives TEXT NOT NULL DEFAULT '[]',
+        effective_at TEXT,
+        impact TEXT,
+        approved_by TEXT,
+        published_version INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        revision INTEGER NOT NULL
+      );
+      CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        policy_version INTEGER NOT NULL,
+        draft_id TEXT,
+        directives TEXT NOT NULL,
+        models TEXT NOT NULL,
+        effective_at TEXT NOT NULL,
+        grace TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX notices_org ON notices(org_id, effective_at);
+      CREATE TABLE lifecycle_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        draft_id TEXT,
+        directives TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        policy_version INTEGER,
+        detail TEXT NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        notice_id TEXT NOT NULL REFERENCES notices(id),
+        org_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        status INTEGER,
+        ok INTEGER NOT NULL,
+        error TEXT
+      );
+    `,
+    postgres: `
+      CREATE TABLE admin_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE drafts (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        document TEXT NOT NULL,
+        sha256 TEXT,
+        author TEXT NOT NULL,
+        state TEXT NOT NULL,
+        base_version INTEGER,
+        directives TEXT NOT NULL DEFAULT '[]',
+        effective_at TEXT,
+        impact TEXT,
+        approved_by TEXT,
+        published_version INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        revision INTEGER NOT NULL
+      );
+      CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        policy_version INTEGER NOT NULL,
+        draft_id TEXT,
+        directives TEXT NOT NULL,
+        models TEXT NOT NULL,
+        effective_at TEXT NOT NULL,
+        grace TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX notices_org ON notices(org_id, effective_at);
+      CREATE TABLE lifecycle_events (
+        id BIGSERIAL PRIMARY KEY,
+        draft_id TEXT,
+        directives TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        policy_version INTEGER,
+        detail TEXT NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        id BIGSERIAL PRIMARY KEY,
+        notice_id TEXT NOT NULL REFERENCES notices(id),
+        org_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        status INTEGER,
+        ok SMALLINT NOT NULL,
+        error TEXT
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

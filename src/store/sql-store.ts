@@ -3,16 +3,23 @@ import { StoreError } from "./errors.ts";
 import { LATEST_SCHEMA, MIGRATIONS } from "./migrations.ts";
 import type { Dialect, Executor, Row } from "./sql.ts";
 import type {
+  AdminToken,
   AuditCursor,
   AuditFilter,
   AuditPage,
   ChainHead,
   CohortMember,
+  Draft,
+  LifecycleEvent,
   NewApiKey,
+  Notice,
+  NoticeState,
+  OrgFilter,
   PolicyVersion,
   PolicyVersionInput,
   StoredAuditRow,
   StoreOps,
+  WebhookDelivery,
 } from "./types.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -127,6 +134,274 @@ export class SqlOps implements StoreOps {
         ? await this.exec.all("SELECT * FROM cohort_members ORDER BY cohort, org_id")
         : await this.exec.all("SELECT * FROM cohort_members WHERE cohort = ? ORDER BY org_id", [cohort]);
     return rows.map((r) => ({ cohort: String(r.cohort), orgId: String(r.org_id), since: String(r.since) }));
+  }
+
+  async pageOrgs(filter: OrgFilter, limit: number, after?: string): Promise<Org[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const at = new Date(this.now()).toISOString();
+    if (after !== undefined) {
+      where.push("id > ?");
+      params.push(after);
+    }
+    if (filter.country !== undefined) {
+      where.push("country = ?");
+      params.push(filter.country);
+    }
+    if (filter.sector !== undefined) {
+      where.push("sector = ?");
+      params.push(filter.sector);
+    }
+    if (filter.cohort !== undefined) {
+      where.push("id IN (SELECT org_id FROM cohort_members WHERE cohort = ? AND since <= ?)");
+      params.push(filter.cohort, at);
+    }
+    const rows = await this.exec.all(
+      `SELECT * FROM orgs${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`,
+      [...params, limit],
+    );
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => String(r.id));
+    const members = await this.exec.all<{ cohort: string; org_id: string }>(
+      `SELECT cohort, org_id FROM cohort_members WHERE since <= ? AND org_id IN (${ids.map(() => "?").join(", ")}) ORDER BY cohort`,
+      [at, ...ids],
+    );
+    const byOrg = new Map<string, string[]>();
+    for (const m of members) byOrg.set(m.org_id, [...(byOrg.get(m.org_id) ?? []), m.cohort]);
+    return rows.map((r) => toOrg(r, byOrg.get(String(r.id)) ?? []));
+  }
+
+  async pageUsers(orgId: string, limit: number, after?: string): Promise<User[]> {
+    const rows =
+      after === undefined
+        ? await this.exec.all("SELECT * FROM users WHERE org_id = ? ORDER BY id LIMIT ?", [orgId, limit])
+        : await this.exec.all("SELECT * FROM users WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", [
+            orgId,
+            after,
+            limit,
+          ]);
+    return rows.map(toUser);
+  }
+
+  async deleteUser(orgId: string, userId: string): Promise<boolean> {
+    return (await this.exec.run("DELETE FROM users WHERE org_id = ? AND id = ?", [orgId, userId])) > 0;
+  }
+
+  async deleteOrg(id: string): Promise<boolean> {
+    return this.atomic(async (ops) => {
+      const count = async (table: string) =>
+        Number(
+          (await ops.exec.all<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table} WHERE org_id = ?`, [id]))[0]
+            ?.n ?? 0,
+        );
+      const has = [
+        [await count("users"), "user"],
+        [await count("api_keys"), "API key"],
+        [await count("cohort_members"), "cohort membership"],
+      ] as const;
+      const left = has.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}${n === 1 ? "" : "s"}`);
+      if (left.length > 0)
+        throw new StoreError(
+          "STORE_CONFLICT",
+          `organisation \`${id}\` still has ${left.join(", ")}; remove them first`,
+        );
+      return (await ops.exec.run("DELETE FROM orgs WHERE id = ?", [id])) > 0;
+    });
+  }
+
+  // ---- admin tokens ----------------------------------------------------------------------
+
+  async createAdminToken(token: AdminToken): Promise<void> {
+    if (!HEX64.test(token.hash))
+      throw new StoreError("STORE_INVALID", "an admin token hash must be 64 lowercase hex digits");
+    requireId("token id", token.id);
+    await this.exec.run(
+      "INSERT INTO admin_tokens (id, name, role, hash, created_by, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      [
+        token.id,
+        token.name,
+        token.role,
+        token.hash,
+        token.createdBy,
+        normalizeInstant(token.createdAt, "createdAt"),
+        token.revokedAt,
+      ],
+    );
+  }
+
+  async findAdminTokenByHash(hash: string): Promise<AdminToken | undefined> {
+    const [row] = await this.exec.all("SELECT * FROM admin_tokens WHERE hash = ?", [hash]);
+    return row ? toToken(row) : undefined;
+  }
+
+  async listAdminTokens(): Promise<AdminToken[]> {
+    return (await this.exec.all("SELECT * FROM admin_tokens ORDER BY created_at, id")).map(toToken);
+  }
+
+  async revokeAdminToken(id: string, at: string): Promise<AdminToken> {
+    const when = normalizeInstant(at, "at");
+    return this.atomic(async (ops) => {
+      const [row] = await ops.exec.all("SELECT * FROM admin_tokens WHERE id = ?", [id]);
+      if (!row) throw new StoreError("STORE_NOT_FOUND", `no admin token \`${id}\``);
+      const token = toToken(row);
+      if (token.revokedAt) return token;
+      await ops.exec.run("UPDATE admin_tokens SET revoked_at = ? WHERE id = ?", [when, id]);
+      return { ...token, revokedAt: when };
+    });
+  }
+
+  // ---- drafts and their lifecycle --------------------------------------------------------
+
+  async createDraft(d: Draft): Promise<void> {
+    requireId("draft id", d.id);
+    await this.exec.run(
+      `INSERT INTO drafts (id, title, document, sha256, author, state, base_version, directives, effective_at,
+         impact, approved_by, published_version, created_at, updated_at, revision)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      draftValues(d),
+    );
+  }
+
+  async getDraft(id: string): Promise<Draft | undefined> {
+    const [row] = await this.exec.all("SELECT * FROM drafts WHERE id = ?", [id]);
+    return row ? toDraft(row) : undefined;
+  }
+
+  async listDrafts(): Promise<Draft[]> {
+    return (await this.exec.all("SELECT * FROM drafts ORDER BY created_at, id")).map(toDraft);
+  }
+
+  async updateDraft(d: Draft, expectedRevision: number): Promise<void> {
+    const [, ...values] = draftValues(d);
+    const changed = await this.exec.run(
+      `UPDATE drafts SET title = ?, document = ?, sha256 = ?, author = ?, state = ?, base_version = ?, directives = ?,
+         effective_at = ?, impact = ?, approved_by = ?, published_version = ?, created_at = ?, updated_at = ?, revision = ?
+       WHERE id = ? AND revision = ?`,
+      [...values, d.id, expectedRevision],
+    );
+    if (changed === 0) {
+      const exists = await this.getDraft(d.id);
+      if (!exists) throw new StoreError("STORE_NOT_FOUND", `no draft \`${d.id}\``);
+      throw new StoreError(
+        "STORE_CONFLICT",
+        `draft \`${d.id}\` is at revision ${exists.revision}, not ${expectedRevision}: someone changed it meanwhile`,
+      );
+    }
+  }
+
+  async addLifecycleEvent(e: LifecycleEvent): Promise<LifecycleEvent> {
+    const at = normalizeInstant(e.at, "at");
+    await this.exec.run(
+      "INSERT INTO lifecycle_events (draft_id, directives, action, actor, at, policy_version, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      [
+        e.draftId,
+        JSON.stringify(e.directives),
+        e.action,
+        e.actor,
+        at,
+        e.policyVersion,
+        JSON.stringify(e.detail),
+      ],
+    );
+    return { ...e, at };
+  }
+
+  async listLifecycleEvents(
+    filter: { draftId?: string; directive?: string } = {},
+  ): Promise<LifecycleEvent[]> {
+    const rows =
+      filter.draftId === undefined
+        ? await this.exec.all("SELECT * FROM lifecycle_events ORDER BY id")
+        : await this.exec.all("SELECT * FROM lifecycle_events WHERE draft_id = ? ORDER BY id", [
+            filter.draftId,
+          ]);
+    const events = rows.map(toEvent);
+    const directive = filter.directive;
+    return directive === undefined ? events : events.filter((e) => e.directives.includes(directive));
+  }
+
+  // ---- notices and webhook deliveries ----------------------------------------------------
+
+  async createNotice(n: Notice): Promise<void> {
+    await this.exec.run(
+      `INSERT INTO notices (id, org_id, policy_version, draft_id, directives, models, effective_at, grace, created_at,
+         payload, state, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        n.id,
+        n.orgId,
+        n.policyVersion,
+        n.draftId,
+        JSON.stringify(n.directives),
+        JSON.stringify(n.models),
+        normalizeInstant(n.effectiveAt, "effectiveAt"),
+        n.grace,
+        normalizeInstant(n.createdAt, "createdAt"),
+        n.payload,
+        n.state,
+        n.attempts,
+      ],
+    );
+  }
+
+  async getNotice(id: string): Promise<Notice | undefined> {
+    const [row] = await this.exec.all("SELECT * FROM notices WHERE id = ?", [id]);
+    return row ? toNotice(row) : undefined;
+  }
+
+  async listNotices(
+    filter: { orgId?: string; state?: NoticeState; policyVersion?: number } = {},
+  ): Promise<Notice[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.orgId !== undefined) {
+      where.push("org_id = ?");
+      params.push(filter.orgId);
+    }
+    if (filter.state !== undefined) {
+      where.push("state = ?");
+      params.push(filter.state);
+    }
+    if (filter.policyVersion !== undefined) {
+      where.push("policy_version = ?");
+      params.push(filter.policyVersion);
+    }
+    const rows = await this.exec.all(
+      `SELECT * FROM notices${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+      params,
+    );
+    return rows.map(toNotice);
+  }
+
+  async activeNotices(at: string): Promise<Notice[]> {
+    const rows = await this.exec.all(
+      "SELECT * FROM notices WHERE effective_at > ? ORDER BY effective_at, id",
+      [normalizeInstant(at, "at")],
+    );
+    return rows.map(toNotice);
+  }
+
+  async setNoticeState(id: string, state: NoticeState, attempts: number): Promise<void> {
+    const changed = await this.exec.run("UPDATE notices SET state = ?, attempts = ? WHERE id = ?", [
+      state,
+      attempts,
+      id,
+    ]);
+    if (changed === 0) throw new StoreError("STORE_NOT_FOUND", `no notice \`${id}\``);
+  }
+
+  async addWebhookDelivery(d: WebhookDelivery): Promise<void> {
+    await this.exec.run(
+      "INSERT INTO webhook_deliveries (notice_id, org_id, url, attempt, at, status, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      [d.noticeId, d.orgId, d.url, d.attempt, normalizeInstant(d.at, "at"), d.status, d.ok ? 1 : 0, d.error],
+    );
+  }
+
+  async listWebhookDeliveries(noticeId?: string): Promise<WebhookDelivery[]> {
+    const rows =
+      noticeId === undefined
+        ? await this.exec.all("SELECT * FROM webhook_deliveries ORDER BY id")
+        : await this.exec.all("SELECT * FROM webhook_deliveries WHERE notice_id = ? ORDER BY id", [noticeId]);
+    return rows.map(toDelivery);
   }
 
   // ---- keys ------------------------------------------------------------------------------
@@ -444,5 +719,103 @@ function toAuditRow(r: Row): StoredAuditRow {
     model: str(r.model) ?? null,
     decision: String(r.decision),
     status: Number(r.status),
+  };
+}
+
+function toToken(r: Row): AdminToken {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    role: String(r.role) as AdminToken["role"],
+    hash: String(r.hash),
+    createdBy: str(r.created_by) ?? null,
+    createdAt: String(r.created_at),
+    revokedAt: str(r.revoked_at) ?? null,
+  };
+}
+
+function draftValues(d: Draft): unknown[] {
+  return [
+    d.id,
+    d.title,
+    d.document,
+    d.sha256,
+    d.author,
+    d.state,
+    d.baseVersion,
+    JSON.stringify(d.directives),
+    d.effectiveAt,
+    d.impact,
+    d.approvedBy,
+    d.publishedVersion,
+    d.createdAt,
+    d.updatedAt,
+    d.revision,
+  ];
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toDraft(r: Row): Draft {
+  return {
+    id: String(r.id),
+    title: String(r.title),
+    document: String(r.document),
+    sha256: str(r.sha256) ?? null,
+    author: String(r.author),
+    state: String(r.state) as Draft["state"],
+    baseVersion: num(r.base_version),
+    directives: JSON.parse(String(r.directives)) as string[],
+    effectiveAt: str(r.effective_at) ?? null,
+    impact: str(r.impact) ?? null,
+    approvedBy: str(r.approved_by) ?? null,
+    publishedVersion: num(r.published_version),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+    revision: Number(r.revision),
+  };
+}
+
+function toEvent(r: Row): LifecycleEvent {
+  return {
+    id: Number(r.id),
+    draftId: str(r.draft_id) ?? null,
+    directives: JSON.parse(String(r.directives)) as string[],
+    action: String(r.action),
+    actor: String(r.actor),
+    at: String(r.at),
+    policyVersion: num(r.policy_version),
+    detail: JSON.parse(String(r.detail)) as Record<string, unknown>,
+  };
+}
+
+function toNotice(r: Row): Notice {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    policyVersion: Number(r.policy_version),
+    draftId: str(r.draft_id) ?? null,
+    directives: JSON.parse(String(r.directives)) as string[],
+    models: JSON.parse(String(r.models)) as string[],
+    effectiveAt: String(r.effective_at),
+    grace: String(r.grace),
+    createdAt: String(r.created_at),
+    payload: String(r.payload),
+    state: String(r.state) as NoticeState,
+    attempts: Number(r.attempts),
+  };
+}
+
+function toDelivery(r: Row): WebhookDelivery {
+  return {
+    id: Number(r.id),
+    noticeId: String(r.notice_id),
+    orgId: String(r.org_id),
+    url: String(r.url),
+    attempt: Number(r.attempt),
+    at: String(r.at),
+    status: num(r.status),
+    ok: Number(r.ok) === 1,
+    error: str(r.error) ?? null,
   };
 }

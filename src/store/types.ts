@@ -76,6 +76,99 @@ export interface AuditFilter {
   decision?: "allow" | "deny";
 }
 
+// ---- admin (schema version 2) ------------------------------------------------------------
+
+export type AdminRole = "viewer" | "editor" | "approver" | "auditor" | "admin";
+
+export interface AdminToken {
+  id: string;
+  name: string;
+  role: AdminRole;
+  /** sha256 hex of the whole token; the token itself is never stored. */
+  hash: string;
+  createdBy: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export type DraftState = "draft" | "validated" | "impact_computed" | "approved" | "published";
+
+/** A proposed policy document going through the two-person lifecycle. */
+export interface Draft {
+  id: string;
+  title: string;
+  document: string;
+  /** The policy hash once validated. */
+  sha256: string | null;
+  /** Admin token id of the editor who wrote it. */
+  author: string;
+  state: DraftState;
+  /** The published version it was compared against (null: none published yet). */
+  baseVersion: number | null;
+  /** Directive ids the draft adds, changes or removes relative to its base. */
+  directives: string[];
+  /** The instant the impact was computed at (the draft's effective instant by default). */
+  effectiveAt: string | null;
+  /** The impact summary (JSON), once computed. */
+  impact: string | null;
+  approvedBy: string | null;
+  publishedVersion: number | null;
+  createdAt: string;
+  updatedAt: string;
+  /** 1, 2, 3 …: every write moves it; a write expecting an older one is refused (STORE_CONFLICT). */
+  revision: number;
+}
+
+export interface LifecycleEvent {
+  id?: number;
+  draftId: string | null;
+  directives: string[];
+  action: string;
+  actor: string;
+  at: string;
+  policyVersion: number | null;
+  detail: Record<string, unknown>;
+}
+
+export type NoticeState = "pending" | "delivered" | "failed" | "no_webhook";
+
+/** A notice to an org that a published change takes access away. */
+export interface Notice {
+  id: string;
+  orgId: string;
+  policyVersion: number;
+  draftId: string | null;
+  directives: string[];
+  models: string[];
+  /** When the loss takes effect; the gateway sends `x-clearance-notice` until then. */
+  effectiveAt: string;
+  /** ISO 8601 duration from the directive's `notice`, or `immediate`. */
+  grace: string;
+  createdAt: string;
+  /** The webhook body (JSON). */
+  payload: string;
+  state: NoticeState;
+  attempts: number;
+}
+
+export interface WebhookDelivery {
+  id?: number;
+  noticeId: string;
+  orgId: string;
+  url: string;
+  attempt: number;
+  at: string;
+  status: number | null;
+  ok: boolean;
+  error: string | null;
+}
+
+export interface OrgFilter {
+  country?: string;
+  sector?: string;
+  cohort?: string;
+}
+
 /** Operations available inside and outside a transaction. */
 export interface StoreOps extends Directory {
   upsertOrg(org: Org): Promise<void>;
@@ -86,6 +179,41 @@ export interface StoreOps extends Directory {
   listOrgs(): Promise<Org[]>;
   listUsers(orgId: string): Promise<User[]>;
   listCohortMembers(cohort?: string): Promise<CohortMember[]>;
+  /** Orgs with id > after, by id, at most `limit`, filtered (cohort: a membership with since <= now). */
+  pageOrgs(filter: OrgFilter, limit: number, after?: string): Promise<Org[]>;
+  /** Users of an org with id > after, by id, at most `limit`. */
+  pageUsers(orgId: string, limit: number, after?: string): Promise<User[]>;
+  deleteUser(orgId: string, userId: string): Promise<boolean>;
+  /**
+   * Removes an org that has no users, API keys or cohort memberships (STORE_CONFLICT naming what
+   * it still has); false when there is no such org.
+   */
+  deleteOrg(id: string): Promise<boolean>;
+
+  createAdminToken(token: AdminToken): Promise<void>;
+  findAdminTokenByHash(hash: string): Promise<AdminToken | undefined>;
+  listAdminTokens(): Promise<AdminToken[]>;
+  /** STORE_NOT_FOUND when there is no such token. */
+  revokeAdminToken(id: string, at: string): Promise<AdminToken>;
+
+  createDraft(draft: Draft): Promise<void>;
+  getDraft(id: string): Promise<Draft | undefined>;
+  listDrafts(): Promise<Draft[]>;
+  /** Stores `draft` (its revision one more than `expectedRevision`); STORE_CONFLICT if the stored revision moved. */
+  updateDraft(draft: Draft, expectedRevision: number): Promise<void>;
+
+  addLifecycleEvent(event: LifecycleEvent): Promise<LifecycleEvent>;
+  /** Oldest first; with `directive`, the events of drafts touching it. */
+  listLifecycleEvents(filter?: { draftId?: string; directive?: string }): Promise<LifecycleEvent[]>;
+
+  createNotice(notice: Notice): Promise<void>;
+  getNotice(id: string): Promise<Notice | undefined>;
+  listNotices(filter?: { orgId?: string; state?: NoticeState; policyVersion?: number }): Promise<Notice[]>;
+  /** Notices whose effectiveAt is after `at` (the change is not in force yet). */
+  activeNotices(at: string): Promise<Notice[]>;
+  setNoticeState(id: string, state: NoticeState, attempts: number): Promise<void>;
+  addWebhookDelivery(delivery: WebhookDelivery): Promise<void>;
+  listWebhookDeliveries(noticeId?: string): Promise<WebhookDelivery[]>;
 
   createApiKey(key: NewApiKey): Promise<ApiKey>;
   listApiKeys(orgId: string): Promise<ApiKey[]>;

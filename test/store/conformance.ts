@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  type AdminEventV1,
   type AuditDecisionV1,
   AuditUnavailableError,
   AuditWriter,
   chainRecords,
+  type Draft,
   LATEST_SCHEMA,
   type OpenOptions,
   openStore,
@@ -473,6 +475,211 @@ export function runStoreConformance({ name, open, skip }: ConformanceOptions): v
           await Promise.all(entries.map((e) => e.commit(outcome)));
           expect(w.ready).toBe(true);
           await w.close();
+        });
+      });
+
+      describe("admin (schema 2)", () => {
+        const draft = (over: Partial<Draft> = {}): Draft => ({
+          id: "drf_1",
+          title: "fable-5 lift",
+          document: "version: 1",
+          sha256: null,
+          author: "tok_ed",
+          state: "draft",
+          baseVersion: null,
+          directives: ["us-2026-08-01"],
+          effectiveAt: null,
+          impact: null,
+          approvedBy: null,
+          publishedVersion: null,
+          createdAt: "2026-07-01T00:00:00.000Z",
+          updatedAt: "2026-07-01T00:00:00.000Z",
+          revision: 1,
+          ...over,
+        });
+
+        it("keeps admin tokens by hash, lists and revokes them", async () => {
+          await store.createAdminToken({
+            id: "tok_a",
+            name: "alice",
+            role: "approver",
+            hash: HASH("c"),
+            createdBy: null,
+            createdAt: "2026-07-01",
+            revokedAt: null,
+          });
+          expect(await store.findAdminTokenByHash(HASH("c"))).toMatchObject({
+            id: "tok_a",
+            role: "approver",
+          });
+          expect(await store.findAdminTokenByHash(HASH("d"))).toBeUndefined();
+          expect((await store.revokeAdminToken("tok_a", "2026-07-02")).revokedAt).toBe(
+            "2026-07-02T00:00:00.000Z",
+          );
+          expect((await store.listAdminTokens())[0]?.revokedAt).toBe("2026-07-02T00:00:00.000Z");
+          await expect(store.revokeAdminToken("nope", "2026-07-02")).rejects.toMatchObject({
+            code: "STORE_NOT_FOUND",
+          });
+          await expect(
+            store.createAdminToken({
+              id: "tok_b",
+              name: "b",
+              role: "viewer",
+              hash: HASH("c"),
+              createdBy: null,
+              createdAt: "2026-07-01",
+              revokedAt: null,
+            }),
+          ).rejects.toMatchObject({ code: "STORE_CONFLICT" });
+        });
+
+        it("stores drafts with optimistic revisions: a stale revision is STORE_CONFLICT", async () => {
+          await store.createDraft(draft());
+          expect(await store.getDraft("drf_1")).toEqual(draft());
+          await store.updateDraft(draft({ state: "validated", sha256: HASH("e"), revision: 2 }), 1);
+          expect(await store.getDraft("drf_1")).toMatchObject({ state: "validated", revision: 2 });
+          await expect(store.updateDraft(draft({ revision: 2 }), 1)).rejects.toMatchObject({
+            code: "STORE_CONFLICT",
+          });
+          await expect(store.updateDraft(draft({ id: "drf_x", revision: 2 }), 1)).rejects.toMatchObject({
+            code: "STORE_NOT_FOUND",
+          });
+          expect((await store.listDrafts()).map((d) => d.id)).toEqual(["drf_1"]);
+        });
+
+        it("lists lifecycle events oldest first, by draft or by directive", async () => {
+          await store.addLifecycleEvent({
+            draftId: "drf_1",
+            directives: ["a"],
+            action: "created",
+            actor: "tok_ed",
+            at: "2026-07-01",
+            policyVersion: null,
+            detail: { title: "t" },
+          });
+          await store.addLifecycleEvent({
+            draftId: "drf_2",
+            directives: ["b"],
+            action: "created",
+            actor: "tok_ed",
+            at: "2026-07-02",
+            policyVersion: null,
+            detail: {},
+          });
+          await store.addLifecycleEvent({
+            draftId: "drf_1",
+            directives: ["a"],
+            action: "published",
+            actor: "tok_ap",
+            at: "2026-07-03",
+            policyVersion: 2,
+            detail: {},
+          });
+          expect((await store.listLifecycleEvents()).map((e) => e.action)).toEqual([
+            "created",
+            "created",
+            "published",
+          ]);
+          expect(await store.listLifecycleEvents({ directive: "a" })).toMatchObject([
+            { draftId: "drf_1", action: "created", at: "2026-07-01T00:00:00.000Z", detail: { title: "t" } },
+            { action: "published", policyVersion: 2 },
+          ]);
+          expect((await store.listLifecycleEvents({ draftId: "drf_2" })).length).toBe(1);
+        });
+
+        it("keeps notices, the active ones until their effective instant, and a webhook delivery log", async () => {
+          const notice = {
+            id: "ntc_1",
+            orgId: "acme",
+            policyVersion: 3,
+            draftId: "drf_1",
+            directives: ["d"],
+            models: ["fable-5"],
+            effectiveAt: "2026-08-01",
+            grace: "P30D",
+            createdAt: "2026-07-01",
+            payload: "{}",
+            state: "pending" as const,
+            attempts: 0,
+          };
+          await store.createNotice(notice);
+          expect(await store.getNotice("ntc_1")).toMatchObject({ effectiveAt: "2026-08-01T00:00:00.000Z" });
+          expect((await store.activeNotices("2026-07-31T23:59:59Z")).map((n) => n.id)).toEqual(["ntc_1"]);
+          expect(await store.activeNotices("2026-08-01")).toEqual([]);
+          await store.addWebhookDelivery({
+            noticeId: "ntc_1",
+            orgId: "acme",
+            url: "http://127.0.0.1:1/h",
+            attempt: 1,
+            at: "2026-07-01",
+            status: 500,
+            ok: false,
+            error: "http 500",
+          });
+          await store.setNoticeState("ntc_1", "delivered", 2);
+          expect(await store.listNotices({ state: "delivered" })).toMatchObject([
+            { id: "ntc_1", attempts: 2 },
+          ]);
+          expect(await store.listNotices({ orgId: "other" })).toEqual([]);
+          expect(await store.listWebhookDeliveries("ntc_1")).toMatchObject([
+            { attempt: 1, status: 500, ok: false },
+          ]);
+          await expect(store.setNoticeState("nope", "failed", 1)).rejects.toMatchObject({
+            code: "STORE_NOT_FOUND",
+          });
+        });
+
+        it("pages orgs by id with filters, pages users, deletes a user", async () => {
+          for (const id of ["a", "b", "c", "d"])
+            await store.upsertOrg({ id, country: id === "c" ? "FR" : "DE", sector: "x" });
+          await store.addCohortMember({ cohort: "k", orgId: "b", since: "2026-01-01" });
+          await store.addCohortMember({ cohort: "k", orgId: "d", since: "2027-01-01" });
+          expect((await store.pageOrgs({}, 2)).map((o) => o.id)).toEqual(["a", "b"]);
+          expect((await store.pageOrgs({}, 2, "b")).map((o) => o.id)).toEqual(["c", "d"]);
+          expect((await store.pageOrgs({ country: "DE" }, 10, "a")).map((o) => o.id)).toEqual(["b", "d"]);
+          expect(await store.pageOrgs({ cohort: "k" }, 10)).toMatchObject([{ id: "b", cohorts: ["k"] }]);
+          for (const id of ["u1", "u2", "u3"]) await store.upsertUser({ orgId: "a", id });
+          expect((await store.pageUsers("a", 2, "u1")).map((u) => u.id)).toEqual(["u2", "u3"]);
+          expect(await store.deleteUser("a", "u2")).toBe(true);
+          expect(await store.deleteUser("a", "u2")).toBe(false);
+          await expect(store.deleteOrg("a")).rejects.toMatchObject({
+            code: "STORE_CONFLICT",
+            message: "organisation `a` still has 2 users; remove them first",
+          });
+          expect(await store.deleteOrg("c")).toBe(true);
+          expect(await store.deleteOrg("c")).toBe(false);
+          expect(await store.getOrg("c")).toBeUndefined();
+        });
+
+        it("chains admin events in the audit log next to decisions, and verify passes", async () => {
+          const event: AdminEventV1 = {
+            v: 1,
+            kind: "admin",
+            time: "2026-07-01T00:00:00.000Z",
+            decision_id: "adm_1",
+            actor: "tok_a",
+            role: "approver",
+            action: "POST /admin/v1/drafts/:id/approve",
+            target: "draft:drf_1",
+            org: null,
+            user: null,
+            requested_model: null,
+            decision: "admin",
+            reasons: [],
+            unknown: [],
+            status: 200,
+            error_code: null,
+            detail: {},
+          };
+          await store.appendAudit("admin", null, chainRecords("admin", null, [event]));
+          const head = await store.chainHead("admin");
+          await store.appendAudit(
+            "admin",
+            head,
+            chainRecords("admin", head, [{ ...event, decision_id: "adm_2" }]),
+          );
+          expect(await verifyAudit(store)).toMatchObject({ ok: true, records: 2 });
+          expect((await store.queryAudit({ decision: "allow" }, 10)).rows).toEqual([]);
         });
       });
     },
