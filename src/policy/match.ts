@@ -217,7 +217,9 @@ export function match(
     } else if (t.isList) {
       // Fails: wants an element in S but none is, or an element is in a `not_in` set.
       for (let w = 0; w < words; w++) satisfied[w] = 0;
-      for (const v of value as readonly string[]) {
+      const list = value as readonly string[];
+      for (let k = 0; k < list.length; k++) {
+        const v = list[k];
         const s = t.satisfiedBy.get(v);
         if (s) or(satisfied, s);
         const b = t.brokenBy.get(v);
