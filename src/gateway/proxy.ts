@@ -4,6 +4,7 @@ import { factsFor } from "../directory/types.ts";
 import type { Decision } from "../policy/index.ts";
 import type { AuditDecisionV1, AuditOutcome } from "../store/audit-port.ts";
 import { GatewayError, isGatewayError } from "./errors.ts";
+import { accountTokens, takeLimit } from "./limits.ts";
 import { firstHeader, type JsonObject, type Operation, PROVIDERS } from "./providers/index.ts";
 import { denialMessage, route } from "./routing.ts";
 import type { GatewayRuntime, RequestContext } from "./runtime.ts";
@@ -110,6 +111,8 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     return refuse(rt, ctx, new GatewayError(r.code, message), model, r.decision);
   }
 
+  await takeLimit(rt, ctx, model, r.decision);
+
   const served = r.decision.model;
   const record = auditRecord(ctx, model, r.decision, null);
   if (r.fallback) record.reasons = [...r.requested.reasons, ...r.decision.reasons];
@@ -190,6 +193,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     const ms = observeUpstream();
     if (rename && contentType.includes("json")) data = renameInJson(data, served);
     await commit(outcome(up.status), ms);
+    if (contentType.includes("json")) accountTokens(rt, ctx, data);
     reply.raw.off("close", onClose);
     return reply.code(up.status).headers(headers).send(data);
   }
