@@ -94,3 +94,29 @@ export async function followStorePolicy(
     },
   };
 }
+
+/**
+ * Validates a policy document and publishes it as the store's next version; a document with
+ * errors is refused (POLICY_INVALID, every located error) and nothing is published.
+ */
+export async function publishPolicyText(
+  store: Store,
+  text: string,
+  source: string,
+  publishedBy: string,
+  at = new Date(),
+): Promise<PolicyVersion> {
+  const { policy, diagnostics } = loadPolicy(text, source);
+  if (!policy) {
+    const errors = diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
+    throw Object.assign(new Error(`${source} is not a valid policy:\n${errors.join("\n")}`), {
+      code: "POLICY_INVALID",
+    });
+  }
+  return store.publishPolicy({
+    document: text,
+    sha256: policy.hash,
+    publishedBy,
+    publishedAt: at.toISOString(),
+  });
+}
