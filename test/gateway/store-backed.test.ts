@@ -133,6 +133,63 @@ describe("gateway on a SQLite store (directory, audit chain, published policy)",
   });
 });
 
+describe("rate limits when Redis does not answer", () => {
+  let dir: string;
+  let store: Store;
+  let url: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "clearance-limits-"));
+    ({ store, url } = await seededStore(dir));
+    const org = (await store.listOrgs()).find((o) => o.id === "org-a")!;
+    await store.upsertOrg({ ...org, settings: { requestsPerMinute: 100 } });
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const fail of ["closed", "open"] as const) {
+    it(`fail ${fail}: ${fail === "closed" ? "503 rate_limit_unavailable with retry-after, audited" : "served without limits"}; orgs without limits are unaffected`, async () => {
+      const h = await startHarness({
+        sources: `store: "${url}"\npolicy: { store: true }\naudit: { store: true, node: ${fail} }`,
+        extra: `reload: { enabled: false }\nlimits: { redis: "redis://127.0.0.1:1", fail: ${fail}, redis_timeout_ms: 50 }`,
+      });
+      try {
+        const post = (key: string, user: string) =>
+          fetch(`${h.url}/v1/messages`, {
+            method: "POST",
+            headers: { "x-api-key": key, "content-type": "application/json" },
+            body: JSON.stringify({
+              model: "claude-mythos-5",
+              max_tokens: 8,
+              metadata: { user_id: user },
+              ...ask,
+            }),
+          });
+        const limited = await post(KEYS.orgA, "alice");
+        expect((await post(KEYS.acme, "dana")).status).toBe(200); // acme has no limits
+        if (fail === "open") {
+          expect(limited.status).toBe(200);
+          return;
+        }
+        expect(limited.status).toBe(503);
+        expect(limited.headers.get("retry-after")).toBe("1");
+        expect(await limited.json()).toMatchObject({
+          type: "error",
+          error: { type: "api_error", details: { error_code: "rate_limit_unavailable" } },
+        });
+        const id = limited.headers.get("x-clearance-decision-id")!;
+        expect(JSON.parse((await store.findAuditRecords([id])).get(id)!)).toMatchObject({
+          status: 503,
+          error_code: "rate_limit_unavailable",
+        });
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
+
 describe("store and limits configuration", () => {
   const deployments = `deployments:
   glm-5.2:
