@@ -133,11 +133,11 @@ async function main() {
   };
   // Clearance on a store (directory read from it, audit records hash-chained into it), audit on and off.
   const sqliteDir = mkdtempSync(join(process.env.BENCH_AUDIT_DIR ?? tmpdir(), "clearance-bench-db-"));
-  const stores: [string, string][] = [["SQLite store", `sqlite:${join(sqliteDir, "bench.db")}`]];
+  const stores: [string, string][] = [["sqlite store", `sqlite:${join(sqliteDir, "bench.db")}`]];
   const pgBase = process.env.BENCH_PG_URL ?? process.env.CLEARANCE_TEST_PG_URL;
   const pgSchema = `clearance_bench_${process.pid}`;
   if (pgBase)
-    stores.push(["PostgreSQL store", `${pgBase}${pgBase.includes("?") ? "&" : "?"}schema=${pgSchema}`]);
+    stores.push(["postgres store", `${pgBase}${pgBase.includes("?") ? "&" : "?"}schema=${pgSchema}`]);
   cleanups.push(async () => {
     rmSync(sqliteDir, { recursive: true, force: true });
     if (!pgBase) return;
@@ -147,8 +147,8 @@ async function main() {
     await client.end();
   });
   for (const [name, url] of stores) {
-    all[`clearance, ${name}`] = await start(["./targets.ts", "gateway", upstream], { BENCH_STORE: url });
-    all[`clearance, ${name}, audit off`] = await start(["./targets.ts", "gateway", upstream], {
+    all[name] = await start(["./targets.ts", "gateway", upstream], { BENCH_STORE: url });
+    all[`${name} audit off`] = await start(["./targets.ts", "gateway", upstream], {
       BENCH_STORE: url,
       BENCH_AUDIT: "memory",
     });

@@ -49,7 +49,7 @@ deployments:
   // BENCH_AUDIT=memory: an audit sink that keeps nothing, to measure what durability costs. Diagnostic only.
   const memory = process.env.BENCH_AUDIT === "memory";
   const gw = await startGateway(config, {
-    logger: { level: "warn" },
+    logger: { level: "error" },
     ...(memory
       ? { audit: { ready: true, open: () => ({ commit: async () => {} }), close: async () => {} } }
       : {}),

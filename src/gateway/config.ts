@@ -45,6 +45,7 @@ export const ConfigSchema = z
         "expected a policy file, or `{ store: true }` to enforce the latest version published in the store",
     }),
     directory: z.string().min(1).optional(),
+    directory_cache_ms: z.number().int().min(0).default(1_000),
     audit: z.union(
       [
         z
@@ -144,6 +145,8 @@ export interface GatewayConfig {
   policyFile: string | undefined;
   /** The directory file; undefined when the directory is read from the store. */
   directoryFile: string | undefined;
+  /** How long a store-backed directory's answers are reused (0: every request asks the store). */
+  directoryCacheMs: number;
   /** The JSONL audit log; undefined when audit records go to the store's hash-chained log. */
   auditFile: string | undefined;
   /** This process's audit chain when auditing into the store. */
@@ -260,6 +263,7 @@ export function parseConfig(
     storeUrl: c.store === undefined ? undefined : resolveStoreUrl(c.store, baseDir),
     policyFile: typeof c.policy === "string" ? resolve(baseDir, c.policy) : undefined,
     directoryFile: c.directory === undefined ? undefined : resolve(baseDir, c.directory),
+    directoryCacheMs: c.directory_cache_ms,
     auditFile: "file" in c.audit ? resolve(baseDir, c.audit.file) : undefined,
     auditNode: ("node" in c.audit ? c.audit.node : undefined) ?? `${hostname()}-${process.pid}`,
     auditMaxPending: c.audit.max_pending,

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { RateLimiter } from "../cluster/rate-limiter.ts";
+import { CachedDirectory } from "../directory/cached.ts";
 import { FileDirectory } from "../directory/file.ts";
 import type { Directory } from "../directory/types.ts";
 import type { CompiledPolicy } from "../policy/index.ts";
@@ -77,7 +78,11 @@ export async function startGateway(
     }
     const directory =
       options.directory ??
-      (config.directoryFile ? await FileDirectory.open(config.directoryFile) : requireStore());
+      (config.directoryFile
+        ? await FileDirectory.open(config.directoryFile)
+        : config.directoryCacheMs > 0
+          ? new CachedDirectory(requireStore(), config.directoryCacheMs)
+          : requireStore());
     let audit = options.audit;
     if (!audit) {
       if (config.auditFile) {
