@@ -14,6 +14,7 @@ import {
   seedDirectory,
   verifyAudit,
 } from "../../src/store/index.ts";
+import { clearance } from "../cli/run.ts";
 import { eventually, type Harness, KEYS, startHarness } from "./harness.ts";
 
 /** A SQLite store seeded with the demo directory and the example policy, as `npm start` has it. */
@@ -32,6 +33,7 @@ describe("gateway on a SQLite store (directory, audit chain, published policy)",
   let dir: string;
   let store: Store;
   let policy: string;
+  let url: string;
   let h: Harness;
   const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${h.url}/v1`, maxRetries: 0 });
   const call = (key: string, user: string, model = "claude-mythos-5") =>
@@ -51,6 +53,7 @@ describe("gateway on a SQLite store (directory, audit chain, published policy)",
     const seeded = await seededStore(dir);
     store = seeded.store;
     policy = seeded.policy;
+    url = seeded.url;
     h = await startHarness({
       sources: `store: "${seeded.url}"\npolicy: { store: true }\naudit: { store: true, node: node-a }`,
       extra: "reload: { enabled: false }",
@@ -125,6 +128,15 @@ describe("gateway on a SQLite store (directory, audit chain, published policy)",
     expect(broken.version).toBe(3);
     expect(h.gw.runtime.policy?.hash).toBe(good);
     expect((await call(KEYS.acme, "farid")).status).toBe(200);
+  });
+
+  it("`clearance publish` publishes a valid file as the next version and refuses one with errors", async () => {
+    const ok = clearance(["publish", "examples/policies/us-2026-frontier.yaml", "--by", "ops", "--db", url]);
+    expect(ok.stdout).toMatch(/^published version 4 \(policy [0-9a-f]{12}\) by ops$/m);
+    const bad = clearance(["publish", "package.json", "--db", url]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/package\.json:\d+:\d+: error POLICY_/);
+    expect((await store.latestPolicy())?.version).toBe(4);
   });
 
   it("refuses to publish a document with errors, naming them", async () => {
