@@ -248,6 +248,13 @@ describe("store and limits configuration", () => {
     });
   });
 
+  it("examples/gateway/cluster.yaml is a valid configuration", async () => {
+    const { loadConfigFile } = await import("../../src/gateway/config.ts");
+    const c = loadConfigFile("examples/gateway/cluster.yaml", { ANTHROPIC_API_KEY: "a", GLM_API_KEY: "b" });
+    expect(c).toMatchObject({ auditNode: "gw-1", policyFile: undefined, directoryFile: undefined });
+    expect(c.limits?.fail).toBe("closed");
+  });
+
   it("names each store key that needs a store URL, and bad URLs, with their place", () => {
     const errors = errorsOf(`policy: { store: true }\naudit: { store: true }\n${deployments}`);
     expect(errors.join("\n")).toMatch(
