@@ -1,16 +1,8 @@
-import { readFileSync } from "node:fs";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDirectoryFile } from "../../src/directory/file.ts";
 import { publishPolicyText } from "../../src/gateway/store-policy.ts";
-import {
-  type AuditRecordV1,
-  openStore,
-  type Store,
-  seedDirectory,
-  verifyAudit,
-} from "../../src/store/index.ts";
+import { type AuditRecordV1, type Store, verifyAudit } from "../../src/store/index.ts";
 import { eventually, type Harness, KEYS, startHarness } from "../gateway/harness.ts";
 import {
   PG_SKIP,
@@ -20,6 +12,7 @@ import {
   REDIS_URL,
   type TestDatabase,
 } from "../helpers/databases.ts";
+import { demoStore } from "../helpers/demo-store.ts";
 
 const SKIP = PG_SKIP ?? REDIS_SKIP;
 const ask = { messages: [{ role: "user" as const, content: "hi" }] };
@@ -39,10 +32,7 @@ describe.skipIf(SKIP !== undefined)(
 
     beforeAll(async () => {
       db = await postgresDatabase(PG_URL);
-      store = await openStore(db.url);
-      await seedDirectory(store, (await loadDirectoryFile("examples/gateway/demo-directory.yaml")).entries());
-      policy = readFileSync("examples/policies/us-2026-frontier.yaml", "utf8");
-      await publishPolicyText(store, policy, "us-2026-frontier.yaml", "test");
+      ({ store, policy } = await demoStore(db.url));
       for (const name of ["node-a", "node-b"]) {
         nodes.push(
           await startHarness({

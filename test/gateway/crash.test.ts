@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { type MockUpstream, startMockUpstream } from "../../src/demo/mock-upstreams.ts";
-import { loadDirectoryFile } from "../../src/directory/file.ts";
-import { openStore, seedDirectory, verifyAudit } from "../../src/store/index.ts";
+import { openStore, verifyAudit } from "../../src/store/index.ts";
 import { BIN, clearance, ROOT } from "../cli/run.ts";
 import { PG_URL, postgresDatabase, sqliteDatabase, type TestDatabase } from "../helpers/databases.ts";
+import { seedDemoDirectory } from "../helpers/demo-store.ts";
 import { KEYS } from "./harness.ts";
 
 /** Starts `clearance serve` as its own process; resolves with its URL once it listens. */
@@ -90,7 +90,7 @@ describe("kill -9 under load", () => {
       cleanup.push(() => db.drop());
       const store = await openStore(db.url);
       cleanup.push(() => store.close());
-      await seedDirectory(store, (await loadDirectoryFile("examples/gateway/demo-directory.yaml")).entries());
+      await seedDemoDirectory(store);
       const upstream: MockUpstream = await startMockUpstream({
         name: "crash-upstream",
         kind: "openai",

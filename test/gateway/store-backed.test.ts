@@ -1,30 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDirectoryFile } from "../../src/directory/file.ts";
 import { parseConfig } from "../../src/gateway/config.ts";
 import { publishPolicyText } from "../../src/gateway/store-policy.ts";
 import { FileInvalidError, formatFileDiagnostic } from "../../src/shared/located.ts";
-import {
-  type AuditRecordV1,
-  openStore,
-  type Store,
-  seedDirectory,
-  verifyAudit,
-} from "../../src/store/index.ts";
+import { type AuditRecordV1, type Store, verifyAudit } from "../../src/store/index.ts";
 import { clearance } from "../cli/run.ts";
+import { demoStore } from "../helpers/demo-store.ts";
 import { eventually, type Harness, KEYS, startHarness } from "./harness.ts";
 
 /** A SQLite store seeded with the demo directory and the example policy, as `npm start` has it. */
 async function seededStore(dir: string): Promise<{ url: string; store: Store; policy: string }> {
   const url = `sqlite:${join(dir, "clearance.db")}`;
-  const store = await openStore(url);
-  await seedDirectory(store, (await loadDirectoryFile("examples/gateway/demo-directory.yaml")).entries());
-  const policy = readFileSync("examples/policies/us-2026-frontier.yaml", "utf8");
-  await publishPolicyText(store, policy, "us-2026-frontier.yaml", "test");
-  return { url, store, policy };
+  return { url, ...(await demoStore(url)) };
 }
 
 const ask = { messages: [{ role: "user" as const, content: "hi" }] };
