@@ -124,5 +124,27 @@ describe.skipIf(SKIP !== undefined)(
       expect(report.ok).toBe(true);
       expect(report.chains.map((c) => c.node)).toEqual(["node-a", "node-b"]);
     });
+
+    it("an org's token limit is shared: tokens reported by responses on either node count, then 429", async () => {
+      const [a, b] = nodes as [Harness, Harness];
+      const org = (await store.listOrgs()).find((o) => o.id === "org-b")!;
+      await store.upsertOrg({ ...org, settings: { ...org.settings, tokensPerMinute: 30 } });
+      const intoMinute = Date.now() % 60_000;
+      if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+      // Each mock response reports 12 tokens: admitted while fewer than 30 are used (0, 12, 24).
+      const served = [];
+      for (const h of [a, b, a]) served.push(await status(h, KEYS.euBody, "eva"));
+      expect(served).toEqual([200, 200, 200]);
+      const refused = await openai(b, KEYS.euBody)
+        .chat.completions.create({ model: "claude-mythos-5", user: "eva", ...ask })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+      expect((refused as InstanceType<typeof OpenAI.RateLimitError>).message).toMatch(
+        /organisation `org-b` has used its 30 tokens per minute/,
+      );
+    });
   },
 );
