@@ -104,16 +104,7 @@ export async function startGateway(
       const opened = audit;
       cleanups.unshift(() => opened.close());
     }
-    const limiter = config.limits
-      ? await RateLimiter.connect(config.limits.redisUrl, {
-          failMode: config.limits.fail,
-          keyPrefix: config.limits.keyPrefix,
-          timeoutMs: config.limits.timeoutMs,
-          log: warn,
-        })
-      : undefined;
-    if (limiter) cleanups.unshift(() => limiter.close());
-    return await listen(config, options, { policy, directory, audit, limiter }, follow, cleanups, (l) => {
+    return await listen(config, options, { policy, directory, audit }, follow, cleanups, (l) => {
       log = l;
     });
   } catch (err) {
@@ -126,13 +117,12 @@ interface Parts {
   policy: CompiledPolicy | undefined;
   directory: Directory;
   audit: AuditSink;
-  limiter: RateLimiter | undefined;
 }
 
 async function listen(
   config: GatewayConfig,
   options: StartOptions,
-  { policy, directory, audit, limiter }: Parts,
+  { policy, directory, audit }: Parts,
   follow: { attach(rt: GatewayRuntime): void } | undefined,
   cleanups: (() => Promise<void>)[],
   setLog: (log: FastifyBaseLogger) => void,
@@ -147,7 +137,7 @@ async function listen(
     directory,
     directoryReady: true,
     audit,
-    limiter,
+    limiter: undefined,
     locator: clientLocator(geo, config.trustedProxies, config.countryHeader),
     metrics,
     agent,
@@ -162,6 +152,17 @@ async function listen(
   };
   const app = buildServer(runtime, options);
   setLog(app.log);
+  if (config.limits) {
+    // Connected once the log exists, so an unreachable Redis (and the fail mode) is logged there.
+    const limiter = await RateLimiter.connect(config.limits.redisUrl, {
+      failMode: config.limits.fail,
+      keyPrefix: config.limits.keyPrefix,
+      timeoutMs: config.limits.timeoutMs,
+      log: (message) => app.log.warn({ fail: config.limits?.fail }, message),
+    });
+    runtime.limiter = limiter;
+    cleanups.unshift(() => limiter.close());
+  }
   follow?.attach(runtime);
   for (const model of config.deployments.keys()) {
     if (policy && !policy.models.has(model))
