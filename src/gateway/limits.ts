@@ -67,3 +67,65 @@ export function accountTokens(rt: GatewayRuntime, ctx: RequestContext, data: Buf
   }
   if (tokens > 0) void rt.limiter.addTokens(org.id, tokens);
 }
+
+/**
+ * Reads the token usage a server-sent event stream reports, as it passes: OpenAI's final chunk
+ * `usage.total_tokens` (sent when the caller asked for `stream_options.include_usage`), Anthropic's
+ * `message_start` input tokens plus the last `message_delta` output tokens (cumulative).
+ */
+export class StreamUsage {
+  private tail = "";
+  private total = 0;
+  private input = 0;
+  private output = 0;
+  private readonly decoder = new TextDecoder();
+
+  push(chunk: Uint8Array): void {
+    const text = this.tail + this.decoder.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    this.tail = lines.pop() ?? "";
+    for (const line of lines) if (line.includes('"usage"')) this.read(line);
+  }
+
+  /** Tokens reported so far (including a last line without its newline). */
+  tokens(): number {
+    if (this.tail.includes('"usage"')) this.read(this.tail);
+    this.tail = "";
+    return this.total || this.input + this.output;
+  }
+
+  private read(line: string): void {
+    const data = line.startsWith("data:") ? line.slice(5).trim() : undefined;
+    if (!data) return;
+    let event: JsonObject;
+    try {
+      event = JSON.parse(data) as JsonObject;
+    } catch {
+      return;
+    }
+    const message = event.message as JsonObject | undefined;
+    if (event.type === "message_start" && message && typeof message === "object") {
+      const usage = message.usage as JsonObject | undefined;
+      if (typeof usage?.input_tokens === "number") this.input = usage.input_tokens;
+    } else if (event.type === "message_delta") {
+      const usage = event.usage as JsonObject | undefined;
+      if (typeof usage?.output_tokens === "number") this.output = usage.output_tokens;
+    } else if (typeof (event.usage as JsonObject | undefined)?.total_tokens === "number") {
+      this.total = usedTokens(event);
+    }
+  }
+}
+
+/** A StreamUsage when the caller's org has a token limit to account against; else undefined. */
+export function streamMeter(rt: GatewayRuntime, ctx: RequestContext): StreamUsage | undefined {
+  return rt.limiter && ctx.caller?.org.settings?.tokensPerMinute !== undefined
+    ? new StreamUsage()
+    : undefined;
+}
+
+/** Adds what a stream reported using to its org's window. */
+export function accountStream(rt: GatewayRuntime, ctx: RequestContext, meter: StreamUsage | undefined): void {
+  const org = ctx.caller?.org;
+  const tokens = meter?.tokens() ?? 0;
+  if (rt.limiter && org && tokens > 0) void rt.limiter.addTokens(org.id, tokens);
+}

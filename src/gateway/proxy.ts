@@ -4,7 +4,7 @@ import { factsFor } from "../directory/types.ts";
 import type { Decision } from "../policy/index.ts";
 import type { AuditDecisionV1, AuditOutcome } from "../store/audit-port.ts";
 import { GatewayError, isGatewayError } from "./errors.ts";
-import { accountTokens, takeLimit } from "./limits.ts";
+import { accountStream, accountTokens, streamMeter, takeLimit } from "./limits.ts";
 import { firstHeader, type JsonObject, type Operation, PROVIDERS } from "./providers/index.ts";
 import { denialMessage, route } from "./routing.ts";
 import type { GatewayRuntime, RequestContext } from "./runtime.ts";
@@ -201,6 +201,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   // Streaming: each chunk goes to the socket as it arrives (no buffering, no extra stream in
   // between); the final bytes go out only once the record is durable.
   const renamer = rename ? new SseModelRenamer(served) : undefined;
+  const meter = streamMeter(rt, ctx);
   const res = reply.raw;
   reply.hijack();
   const head: OutgoingHttpHeaders = { ...(reply.getHeaders() as OutgoingHttpHeaders), ...headers };
@@ -225,6 +226,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   };
   try {
     for await (const chunk of up.body) {
+      meter?.push(chunk);
       const piece = renamer ? renamer.push(chunk) : chunk;
       if (piece.length > 0 && !res.write(piece)) {
         await new Promise<void>((resolve) => {
@@ -237,6 +239,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     if (renamer) res.write(renamer.end());
     const ms = observeUpstream();
     await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : up.status), ms);
+    accountStream(rt, ctx, meter);
     res.end();
     countResponse(up.status);
   } catch (err) {

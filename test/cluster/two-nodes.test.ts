@@ -132,9 +132,21 @@ describe.skipIf(SKIP !== undefined)(
       const intoMinute = Date.now() % 60_000;
       if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
       // Each mock response reports 12 tokens: admitted while fewer than 30 are used (0, 12, 24).
-      const served = [];
-      for (const h of [a, b, a]) served.push(await status(h, KEYS.euBody, "eva"));
-      expect(served).toEqual([200, 200, 200]);
+      // The second is an Anthropic stream: its usage is read from message_start and message_delta.
+      expect(await status(a, KEYS.euBody, "eva")).toBe(200);
+      const stream = await new Anthropic({
+        apiKey: KEYS.euBody,
+        baseURL: b.url,
+        maxRetries: 0,
+      }).messages.create({
+        model: "claude-mythos-5",
+        max_tokens: 8,
+        metadata: { user_id: "eva" },
+        stream: true,
+        ...ask,
+      });
+      for await (const _event of stream);
+      expect(await status(a, KEYS.euBody, "eva")).toBe(200);
       const refused = await openai(b, KEYS.euBody)
         .chat.completions.create({ model: "claude-mythos-5", user: "eva", ...ask })
         .then(
