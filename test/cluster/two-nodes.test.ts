@@ -58,6 +58,17 @@ describe.skipIf(SKIP !== undefined)(
           (e: { status?: number }) => e.status ?? 0,
         );
 
+    /** Sets an org's limits in the store, then keeps clear of a one-minute window boundary. */
+    const limitOrg = async (id: string, limits: { requestsPerMinute?: number; tokensPerMinute?: number }) => {
+      const org = (await store.listOrgs()).find((o) => o.id === id)!;
+      await store.upsertOrg({ ...org, settings: { ...org.settings, ...limits } });
+      // Fixed one-minute windows: a count reset mid-test would let the N+1th request through.
+      const intoMinute = Date.now() % 60_000;
+      if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+      // The directory cache (1 s) must see the new settings on both nodes.
+      await new Promise((r) => setTimeout(r, 1_100));
+    };
+
     it("a policy version published on node A's store is enforced on node B within a second", async () => {
       const [a, b] = nodes as [Harness, Harness];
       expect(await status(b, KEYS.acme, "farid")).toBe(403);
@@ -75,11 +86,7 @@ describe.skipIf(SKIP !== undefined)(
 
     it("an org's request limit is shared: the N+1th request across both nodes gets 429 in the caller's format", async () => {
       const [a, b] = nodes as [Harness, Harness];
-      const org = (await store.listOrgs()).find((o) => o.id === "org-a")!;
-      await store.upsertOrg({ ...org, settings: { ...org.settings, requestsPerMinute: 4 } });
-      // Fixed one-minute windows: keep clear of a window boundary so the count is not reset mid-test.
-      const intoMinute = Date.now() % 60_000;
-      if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+      await limitOrg("org-a", { requestsPerMinute: 4 });
 
       const served = [];
       for (const h of [a, b, a, b]) served.push(await status(h, KEYS.orgA, "alice"));
@@ -127,10 +134,7 @@ describe.skipIf(SKIP !== undefined)(
 
     it("an org's token limit is shared: tokens reported by responses on either node count, then 429", async () => {
       const [a, b] = nodes as [Harness, Harness];
-      const org = (await store.listOrgs()).find((o) => o.id === "org-b")!;
-      await store.upsertOrg({ ...org, settings: { ...org.settings, tokensPerMinute: 30 } });
-      const intoMinute = Date.now() % 60_000;
-      if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+      await limitOrg("org-b", { tokensPerMinute: 30 });
       // Each mock response reports 12 tokens: admitted while fewer than 30 are used (0, 12, 24).
       // The second is an Anthropic stream: its usage is read from message_start and message_delta.
       expect(await status(a, KEYS.euBody, "eva")).toBe(200);
