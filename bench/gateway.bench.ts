@@ -11,14 +11,18 @@
  * tsc build (dist/), because tsx's keepNames wrapping slows closure-heavy code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpus, totalmem } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import pg from "pg";
 import { Pool } from "undici";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
 /** Runs a sibling script: compiled (`dist/bench/*.js`, as `npm run bench:gateway` does) or under tsx. */
 function start([script, ...args]: string[], env: Record<string, string> = {}): Promise<string> {
@@ -121,7 +125,34 @@ async function main() {
   const gateway = await start(["./targets.ts", "gateway", upstream]);
   // Diagnostic: Clearance with an audit sink that keeps nothing, to show what durability costs.
   const noAudit = await start(["./targets.ts", "gateway", upstream], { BENCH_AUDIT: "memory" });
-  const all = { upstream, "bare proxy": proxy, clearance: gateway, "clearance, audit off": noAudit };
+  const all: Record<string, string> = {
+    upstream,
+    "bare proxy": proxy,
+    clearance: gateway,
+    "clearance, audit off": noAudit,
+  };
+  // Clearance on a store (directory read from it, audit records hash-chained into it), audit on and off.
+  const sqliteDir = mkdtempSync(join(process.env.BENCH_AUDIT_DIR ?? tmpdir(), "clearance-bench-db-"));
+  const stores: [string, string][] = [["sqlite store", `sqlite:${join(sqliteDir, "bench.db")}`]];
+  const pgBase = process.env.BENCH_PG_URL ?? process.env.CLEARANCE_TEST_PG_URL;
+  const pgSchema = `clearance_bench_${process.pid}`;
+  if (pgBase)
+    stores.push(["postgres store", `${pgBase}${pgBase.includes("?") ? "&" : "?"}schema=${pgSchema}`]);
+  cleanups.push(async () => {
+    rmSync(sqliteDir, { recursive: true, force: true });
+    if (!pgBase) return;
+    const client = new pg.Client({ connectionString: pgBase });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
+    await client.end();
+  });
+  for (const [name, url] of stores) {
+    all[name] = await start(["./targets.ts", "gateway", upstream], { BENCH_STORE: url });
+    all[`${name} audit off`] = await start(["./targets.ts", "gateway", upstream], {
+      BENCH_STORE: url,
+      BENCH_AUDIT: "memory",
+    });
+  }
   // BENCH_TARGETS=clearance,… measures only those (and the upstream alone, the baseline).
   const only = process.env.BENCH_TARGETS?.split(",");
   const targets = Object.fromEntries(
@@ -132,7 +163,9 @@ async function main() {
     `machine: ${machine}; ${SECONDS} s per measurement, ${CONNECTIONS} connections at saturation\n`,
   );
   const lines: string[] = [];
-  for (const stream of [false, true]) {
+  // BENCH_STREAM=0 measures only non-streaming requests, =1 only streaming.
+  const modes = process.env.BENCH_STREAM === undefined ? [false, true] : [process.env.BENCH_STREAM === "1"];
+  for (const stream of modes) {
     const payload = body(stream);
     const mode = stream ? "streaming" : "non-streaming";
     const seq: Record<string, number[]> = {};
@@ -149,7 +182,7 @@ async function main() {
     }
     const added = (name: string, xs: Record<string, number[]>, p: number) =>
       pct(xs[name]!, p) - pct(xs.upstream!, p);
-    for (const name of ["bare proxy", "clearance", "clearance, audit off"].filter((n) => n in targets)) {
+    for (const name of Object.keys(targets).filter((n) => n !== "upstream")) {
       lines.push(
         `| ${mode} | ${name} | ${f(added(name, seq, 0.5))} | ${f(added(name, seq, 0.99))} | ${f(added(name, rate, 0.5))} | ${f(added(name, rate, 0.99))} | ${Math.round(sat[name]!)} | ${sat["bare proxy"] ? `${Math.round((100 * sat[name]!) / sat["bare proxy"])}%` : "—"} |`,
       );
@@ -168,4 +201,6 @@ try {
   await main();
 } finally {
   for (const c of children) c.kill();
+  await new Promise((r) => setTimeout(r, 200));
+  for (const cleanup of cleanups) await cleanup().catch((err: Error) => console.error(err.message));
 }

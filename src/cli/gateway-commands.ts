@@ -62,9 +62,10 @@ export function registerGatewayCommands(program: Command): void {
       const out = [
         "",
         `Clearance demo gateway: ${url}   (OpenAI base URL ${url}/v1, Anthropic base URL ${url})`,
-        "Policy: examples/policies/us-2026-frontier.yaml   Directory: examples/gateway/demo-directory.yaml (edit either: reloaded live)",
+        "Policy: examples/policies/us-2026-frontier.yaml (edit it: reloaded live)",
+        "Store: sqlite:data/demo.db (directory seeded from examples/gateway/demo-directory.yaml on first start; keys: clearance keys create|list|revoke --db sqlite:data/demo.db)",
         "Mock upstreams: " + demo.mocks.map((m) => `${m.options.name} ${m.url}`).join(", "),
-        "Audit log: data/demo-audit.jsonl",
+        "Audit log: in the store, chain `demo` (clearance audit verify --db sqlite:data/demo.db)",
         "",
         "Demo keys (public, demo only):",
         ...DEMO_KEYS.map((k) => `  ${k.key.padEnd(26)} ${k.org.padEnd(14)} ${k.about}`),

@@ -2,6 +2,7 @@ import { createWriteStream } from "node:fs";
 import { basename } from "node:path";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { publishPolicyText } from "../gateway/store-policy.ts";
 import { csvLine } from "../store/csv.ts";
 import { applyImport, ImportError, planImport } from "../store/import.ts";
 import {
@@ -46,6 +47,28 @@ export function registerStoreCommands(program: Command): void {
     program.command("directory").description("organisations, users and cohort members"),
   );
   registerKeyCommands(program.command("keys").description("API keys (stored only as sha256)"));
+
+  program
+    .command("publish")
+    .description(
+      "publish a policy file as the store's next version (gateways with `policy: { store: true }` enforce it within a second); a file with errors is refused",
+    )
+    .argument("<file>", "policy file (YAML or JSON)")
+    .option("--by <name>", "who publishes (recorded with the version)", process.env.USER ?? "unknown")
+    .option("--db <url>", DB_HELP)
+    .action((file: string, opts: { by: string; db?: string }) =>
+      withStore(opts.db, async (store) => {
+        let v: Awaited<ReturnType<typeof publishPolicyText>>;
+        try {
+          v = await publishPolicyText(store, await readText(file), file, opts.by);
+        } catch (err) {
+          throw new CliFailure((err as Error).message);
+        }
+        process.stdout.write(
+          `published version ${v.version} (policy ${v.sha256.slice(0, 12)}) by ${v.publishedBy}\n`,
+        );
+      }),
+    );
 }
 
 function registerAuditCommands(audit: Command): void {

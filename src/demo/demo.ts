@@ -1,9 +1,18 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadDirectoryFile } from "../directory/file.ts";
 import { parseConfig } from "../gateway/config.ts";
 import { type RunningGateway, startGateway } from "../gateway/start.ts";
+import { openStore } from "../store/open.ts";
+import { seedDirectory } from "../store/seed.ts";
 import { type MockUpstream, startMockUpstream } from "./mock-upstreams.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The demo's store: SQLite, seeded with the demo directory on first start. */
+export const DEMO_STORE = "data/demo.db";
+export const DEMO_DIRECTORY = "examples/gateway/demo-directory.yaml";
 
 export interface Demo {
   gateway: RunningGateway;
@@ -12,12 +21,21 @@ export interface Demo {
 }
 
 /**
- * The gateway on the example policy and the demo directory, in front of four mock upstreams on
+ * The gateway on the example policy and the demo directory (seeded into a SQLite store on first
+ * start; audit records go to the store's hash-chained log), in front of four mock upstreams on
  * loopback (OpenAI and Anthropic wire formats, in a US and an EU region). Works offline.
  */
 export async function startDemo(
-  options: { port?: number; host?: string; auditFile?: string; logger?: boolean } = {},
+  options: { port?: number; host?: string; storeFile?: string; logger?: boolean } = {},
 ): Promise<Demo> {
+  const storeFile = resolve(ROOT, options.storeFile ?? DEMO_STORE);
+  mkdirSync(dirname(storeFile), { recursive: true });
+  const store = await openStore(`sqlite:${storeFile}`);
+  try {
+    await seedDirectory(store, (await loadDirectoryFile(resolve(ROOT, DEMO_DIRECTORY))).entries());
+  } finally {
+    await store.close();
+  }
   const [openaiUs, openaiEu, anthropicUs, anthropicEu] = await Promise.all([
     startMockUpstream({ name: "mock-openai-us", kind: "openai" }),
     startMockUpstream({ name: "mock-openai-eu", kind: "openai" }),
@@ -30,8 +48,8 @@ export async function startDemo(
   const text = `
 listen: { host: "${options.host ?? "127.0.0.1"}", port: ${options.port ?? 8787} }
 policy: examples/policies/us-2026-frontier.yaml
-directory: examples/gateway/demo-directory.yaml
-audit: { file: "${options.auditFile ?? "data/demo-audit.jsonl"}" }
+store: "sqlite:${storeFile}"
+audit: { store: true, node: demo }
 deployments:
   claude-mythos-5:
     - ${dep(anthropicUs, "us", "claude-mythos-5-20260601")}

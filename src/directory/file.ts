@@ -121,6 +121,11 @@ export class DirectorySnapshot implements Directory {
     return { orgs: this.orgs.size, users: this.users.size, keys: this.keys.size };
   }
 
+  /** Every entry, e.g. to seed a store with the file (`seedDirectory`). */
+  entries(): { orgs: Org[]; users: User[]; keys: ApiKey[] } {
+    return { orgs: [...this.orgs.values()], users: [...this.users.values()], keys: [...this.keys.values()] };
+  }
+
   async findKeyByHash(hash: string): Promise<ApiKey | undefined> {
     return this.keys.get(hash);
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { FileInvalidError, type Problem, parseLocated } from "../shared/located.ts";
@@ -32,11 +33,38 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ host: "127.0.0.1", port: 8787 }),
-    policy: z.string().min(1),
-    directory: z.string().min(1),
-    audit: z
-      .object({ file: z.string().min(1), max_pending: z.number().int().positive().default(10_000) })
-      .strict(),
+    store: z
+      .string()
+      .regex(
+        /^(sqlite:.+|postgres(ql)?:\/\/.+)$/,
+        "expected a store URL: `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`",
+      )
+      .optional(),
+    policy: z.union([z.string().min(1), z.object({ store: z.literal(true) }).strict()], {
+      error:
+        "expected a policy file, or `{ store: true }` to enforce the latest version published in the store",
+    }),
+    directory: z.string().min(1).optional(),
+    directory_cache_ms: z.number().int().min(0).default(1_000),
+    audit: z.union(
+      [
+        z
+          .object({ file: z.string().min(1), max_pending: z.number().int().positive().default(10_000) })
+          .strict(),
+        z
+          .object({
+            store: z.literal(true),
+            node: z
+              .string()
+              .regex(/^[A-Za-z0-9._:-]+$/, "expected a node id of letters, digits, `.`, `_`, `:` and `-`")
+              .optional(),
+            max_pending: z.number().int().positive().default(10_000),
+            commit_timeout_ms: z.number().int().positive().default(5_000),
+          })
+          .strict(),
+      ],
+      { error: "expected `{ file: PATH }` or `{ store: true, node: NAME }`" },
+    ),
     limits: z
       .object({
         body_bytes: z
@@ -45,9 +73,22 @@ export const ConfigSchema = z
           .positive()
           .default(4 * 1024 * 1024),
         body_timeout_ms: z.number().int().positive().default(30_000),
+        redis: z
+          .string()
+          .regex(/^rediss?:\/\/.+/, "expected a `redis://HOST:PORT` URL")
+          .optional(),
+        fail: z.enum(["closed", "open"]).default("closed"),
+        redis_timeout_ms: z.number().int().positive().default(250),
+        key_prefix: z.string().min(1).default("clearance:rl"),
       })
       .strict()
-      .default({ body_bytes: 4 * 1024 * 1024, body_timeout_ms: 30_000 }),
+      .default({
+        body_bytes: 4 * 1024 * 1024,
+        body_timeout_ms: 30_000,
+        fail: "closed",
+        redis_timeout_ms: 250,
+        key_prefix: "clearance:rl",
+      }),
     network: z
       .object({
         trusted_proxies: z.array(z.string()).default([]),
@@ -87,13 +128,32 @@ export interface Deployment {
   timeoutMs: number;
 }
 
+/** Per-org rate limits shared through Redis; absent: no limiting. */
+export interface LimitsConfig {
+  redisUrl: string;
+  fail: "closed" | "open";
+  timeoutMs: number;
+  keyPrefix: string;
+}
+
 export interface GatewayConfig {
   host: string;
   port: number;
-  policyFile: string;
-  directoryFile: string;
-  auditFile: string;
+  /** The store URL (relative SQLite paths resolved against the config's folder). */
+  storeUrl: string | undefined;
+  /** The policy file; undefined when the policy is the latest version published in the store. */
+  policyFile: string | undefined;
+  /** The directory file; undefined when the directory is read from the store. */
+  directoryFile: string | undefined;
+  /** How long a store-backed directory's answers are reused (0: every request asks the store). */
+  directoryCacheMs: number;
+  /** The JSONL audit log; undefined when audit records go to the store's hash-chained log. */
+  auditFile: string | undefined;
+  /** This process's audit chain when auditing into the store. */
+  auditNode: string;
   auditMaxPending: number;
+  auditCommitTimeoutMs: number;
+  limits: LimitsConfig | undefined;
   bodyLimit: number;
   bodyTimeoutMs: number;
   trustedProxies: string[];
@@ -109,6 +169,22 @@ export interface GatewayConfig {
 function checkConfig(env: NodeJS.ProcessEnv) {
   return (c: ConfigFile): Problem[] => {
     const problems: Problem[] = [];
+    const needsStore = (path: (string | number)[], what: string) => {
+      if (c.store === undefined)
+        problems.push({
+          path,
+          message: `${what} needs \`store\` (a sqlite: or postgres:// URL)`,
+          code: "CONFIG_NO_STORE",
+        });
+    };
+    if (typeof c.policy === "object") needsStore(["policy", "store"], "the policy from the store");
+    if ("store" in c.audit) needsStore(["audit", "store"], "auditing into the store");
+    if (c.directory === undefined && c.store === undefined)
+      problems.push({
+        path: ["directory"],
+        message: "give a directory file, or `store` to read the directory from the store",
+        code: "CONFIG_NO_STORE",
+      });
     c.network.trusted_proxies.forEach((p, i) => {
       const [addr, bits, ...rest] = p.split("/");
       const family = isIP(addr ?? "");
@@ -141,6 +217,14 @@ function checkConfig(env: NodeJS.ProcessEnv) {
     }
     return problems;
   };
+}
+
+/** `sqlite:REL` is relative to the config's folder, like every other path in it. */
+function resolveStoreUrl(url: string, baseDir: string): string {
+  if (!url.startsWith("sqlite:")) return url;
+  const path = url.slice("sqlite:".length);
+  if (path === ":memory:" || path.startsWith("/")) return url;
+  return `sqlite:${resolve(baseDir, path)}`;
 }
 
 function defaultId(model: string, region: string, index: number): string {
@@ -176,10 +260,23 @@ export function parseConfig(
   return {
     host: c.listen.host,
     port: c.listen.port,
-    policyFile: resolve(baseDir, c.policy),
-    directoryFile: resolve(baseDir, c.directory),
-    auditFile: resolve(baseDir, c.audit.file),
+    storeUrl: c.store === undefined ? undefined : resolveStoreUrl(c.store, baseDir),
+    policyFile: typeof c.policy === "string" ? resolve(baseDir, c.policy) : undefined,
+    directoryFile: c.directory === undefined ? undefined : resolve(baseDir, c.directory),
+    directoryCacheMs: c.directory_cache_ms,
+    auditFile: "file" in c.audit ? resolve(baseDir, c.audit.file) : undefined,
+    auditNode: ("node" in c.audit ? c.audit.node : undefined) ?? `${hostname()}-${process.pid}`,
     auditMaxPending: c.audit.max_pending,
+    auditCommitTimeoutMs: "commit_timeout_ms" in c.audit ? c.audit.commit_timeout_ms : 5_000,
+    limits:
+      c.limits.redis === undefined
+        ? undefined
+        : {
+            redisUrl: c.limits.redis,
+            fail: c.limits.fail,
+            timeoutMs: c.limits.redis_timeout_ms,
+            keyPrefix: c.limits.key_prefix,
+          },
     bodyLimit: c.limits.body_bytes,
     bodyTimeoutMs: c.limits.body_timeout_ms,
     trustedProxies: c.network.trusted_proxies,

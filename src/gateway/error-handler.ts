@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { AuditUnavailableError } from "../store/audit-port.ts";
+import { isStoreError } from "../store/errors.ts";
 import { errorBody, GatewayError, type GatewayErrorCode, isGatewayError } from "./errors.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { surfaceOf } from "./surface.ts";
@@ -58,6 +59,10 @@ export function installErrorHandlers(
       code = "service_unavailable";
       message = "the audit log cannot record this request, so it is not served; try again shortly";
       req.log.error({ decision_id: req.clearance?.decisionId, err: err.message }, "audit unavailable");
+    } else if (isStoreError(err, "STORE_UNAVAILABLE")) {
+      code = "service_unavailable";
+      message = "the directory store does not answer, so the caller cannot be identified; try again shortly";
+      req.log.error({ decision_id: req.clearance?.decisionId, err: err.message }, "store unavailable");
     } else {
       const fe = err as FastifyError;
       switch (fe.code) {

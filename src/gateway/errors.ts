@@ -79,6 +79,18 @@ export const GATEWAY_ERRORS = {
     anthropic: "invalid_request_error",
     what: "the body is not JSON",
   },
+  rate_limited: {
+    status: 429,
+    openai: "rate_limit_error",
+    anthropic: "rate_limit_error",
+    what: "the organisation's requests or tokens per minute are used up, across all gateway nodes; `retry-after` says when to retry",
+  },
+  rate_limit_unavailable: {
+    status: 503,
+    openai: "api_error",
+    anthropic: "api_error",
+    what: "Redis cannot be asked and `limits.fail` is `closed`: nothing is served without a limit check",
+  },
   upstream_error: {
     status: 502,
     openai: "api_error",

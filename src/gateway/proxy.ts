@@ -4,6 +4,7 @@ import { factsFor } from "../directory/types.ts";
 import type { Decision } from "../policy/index.ts";
 import type { AuditDecisionV1, AuditOutcome } from "../store/audit-port.ts";
 import { GatewayError, isGatewayError } from "./errors.ts";
+import { accountStream, accountTokens, streamMeter, takeLimit } from "./limits.ts";
 import { firstHeader, type JsonObject, type Operation, PROVIDERS } from "./providers/index.ts";
 import { denialMessage, route } from "./routing.ts";
 import type { GatewayRuntime, RequestContext } from "./runtime.ts";
@@ -110,6 +111,8 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     return refuse(rt, ctx, new GatewayError(r.code, message), model, r.decision);
   }
 
+  await takeLimit(rt, ctx, model, r.decision);
+
   const served = r.decision.model;
   const record = auditRecord(ctx, model, r.decision, null);
   if (r.fallback) record.reasons = [...r.requested.reasons, ...r.decision.reasons];
@@ -190,6 +193,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     const ms = observeUpstream();
     if (rename && contentType.includes("json")) data = renameInJson(data, served);
     await commit(outcome(up.status), ms);
+    if (contentType.includes("json")) accountTokens(rt, ctx, data);
     reply.raw.off("close", onClose);
     return reply.code(up.status).headers(headers).send(data);
   }
@@ -197,6 +201,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   // Streaming: each chunk goes to the socket as it arrives (no buffering, no extra stream in
   // between); the final bytes go out only once the record is durable.
   const renamer = rename ? new SseModelRenamer(served) : undefined;
+  const meter = streamMeter(rt, ctx);
   const res = reply.raw;
   reply.hijack();
   const head: OutgoingHttpHeaders = { ...(reply.getHeaders() as OutgoingHttpHeaders), ...headers };
@@ -221,6 +226,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
   };
   try {
     for await (const chunk of up.body) {
+      meter?.push(chunk);
       const piece = renamer ? renamer.push(chunk) : chunk;
       if (piece.length > 0 && !res.write(piece)) {
         await new Promise<void>((resolve) => {
@@ -233,6 +239,7 @@ export async function proxy(rt: GatewayRuntime, op: Operation, req: FastifyReque
     if (renamer) res.write(renamer.end());
     const ms = observeUpstream();
     await commit(outcome(abort.signal.aborted ? CLIENT_CLOSED : up.status), ms);
+    accountStream(rt, ctx, meter);
     res.end();
     countResponse(up.status);
   } catch (err) {

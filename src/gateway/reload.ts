@@ -25,29 +25,30 @@ export async function readPolicyFile(file: string): Promise<CompiledPolicy> {
 export function watchReloads(rt: GatewayRuntime, log: FastifyBaseLogger): () => void {
   const stops: (() => void)[] = [];
   const policyFile = rt.config.policyFile;
-  stops.push(
-    watchPath(
-      policyFile,
-      () => {
-        readPolicyFile(policyFile).then(
-          (policy) => {
-            if (policy.hash === rt.policy?.hash) return;
-            rt.policy = policy;
-            rt.metrics.reloads.inc({ kind: "policy", result: "ok" });
-            log.info({ policy: policy.hash, file: policyFile }, "policy reloaded");
-          },
-          (err: Error) => {
-            rt.metrics.reloads.inc({ kind: "policy", result: "rejected" });
-            log.error(
-              { file: policyFile, policy: rt.policy?.hash },
-              `policy reload rejected, last good version stays in force: ${err.message}`,
-            );
-          },
-        );
-      },
-      rt.config.reloadIntervalMs,
-    ),
-  );
+  if (policyFile !== undefined)
+    stops.push(
+      watchPath(
+        policyFile,
+        () => {
+          readPolicyFile(policyFile).then(
+            (policy) => {
+              if (policy.hash === rt.policy?.hash) return;
+              rt.policy = policy;
+              rt.metrics.reloads.inc({ kind: "policy", result: "ok" });
+              log.info({ policy: policy.hash, file: policyFile }, "policy reloaded");
+            },
+            (err: Error) => {
+              rt.metrics.reloads.inc({ kind: "policy", result: "rejected" });
+              log.error(
+                { file: policyFile, policy: rt.policy?.hash },
+                `policy reload rejected, last good version stays in force: ${err.message}`,
+              );
+            },
+          );
+        },
+        rt.config.reloadIntervalMs,
+      ),
+    );
   const directory = rt.directory;
   if (directory instanceof FileDirectory) {
     stops.push(

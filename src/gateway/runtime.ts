@@ -1,4 +1,5 @@
 import type { Agent } from "undici";
+import type { RateLimiter } from "../cluster/rate-limiter.ts";
 import type { Directory } from "../directory/types.ts";
 import type { CompiledPolicy, Decision } from "../policy/index.ts";
 import type { AuditSink } from "../store/audit-port.ts";
@@ -16,6 +17,8 @@ export interface GatewayRuntime {
   /** False until the directory has been loaded once. */
   directoryReady: boolean;
   audit: AuditSink;
+  /** Per-org limits shared through Redis; undefined: no limiting. */
+  limiter: RateLimiter | undefined;
   locator: ClientLocator;
   metrics: GatewayMetrics;
   agent: Agent;

@@ -1,15 +1,21 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { RateLimiter } from "../cluster/rate-limiter.ts";
+import { CachedDirectory } from "../directory/cached.ts";
 import { FileDirectory } from "../directory/file.ts";
 import type { Directory } from "../directory/types.ts";
 import type { CompiledPolicy } from "../policy/index.ts";
 import type { AuditSink } from "../store/audit-port.ts";
+import { AuditWriter } from "../store/audit-writer.ts";
 import { JsonlAuditSink } from "../store/jsonl-audit.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/types.ts";
 import type { GatewayConfig } from "./config.ts";
 import { type CountryLookup, clientLocator, openCountryLookup } from "./geo.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { readPolicyFile, watchReloads } from "./reload.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { buildServer, type ServerOptions } from "./server.ts";
+import { followStorePolicy } from "./store-policy.ts";
 import { upstreamAgent } from "./upstream.ts";
 
 export interface StartOptions extends ServerOptions {
@@ -18,6 +24,10 @@ export interface StartOptions extends ServerOptions {
   directory?: Directory;
   audit?: AuditSink;
   geo?: CountryLookup;
+  /** A store opened by the caller (kept open on close); default: `config.storeUrl`, opened here. */
+  store?: Store;
+  /** How often the store's latest policy version is re-checked (default 1,000 ms). */
+  policyRecheckMs?: number;
   now?: () => number;
   /** Listen on this port instead of the configured one (0: any free port). */
   port?: number;
@@ -36,19 +46,98 @@ export async function startGateway(
   config: GatewayConfig,
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const policy = options.policy ?? (await readPolicyFile(config.policyFile));
-  const directory = options.directory ?? (await FileDirectory.open(config.directoryFile));
-  const audit =
-    options.audit ?? (await JsonlAuditSink.open(config.auditFile, { maxPending: config.auditMaxPending }));
+  let log: FastifyBaseLogger | undefined;
+  const warn = (message: string) => (log ? log.warn(message) : process.stderr.write(`${message}\n`));
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const needsStore =
+      (!options.policy && !config.policyFile) ||
+      (!options.directory && !config.directoryFile) ||
+      (!options.audit && !config.auditFile);
+    let store = options.store;
+    if (!store && needsStore && config.storeUrl) {
+      const opened = await openStore(config.storeUrl);
+      cleanups.unshift(() => opened.close());
+      store = opened;
+    }
+    const requireStore = (): Store => {
+      if (!store) throw new Error("the configuration reads from the store, but `store` is not set");
+      return store;
+    };
+
+    let policy = options.policy;
+    let follow: Awaited<ReturnType<typeof followStorePolicy>> | undefined;
+    if (!policy) {
+      if (config.policyFile) policy = await readPolicyFile(config.policyFile);
+      else {
+        follow = await followStorePolicy(requireStore(), options.policyRecheckMs ?? 1_000, () => log);
+        cleanups.unshift(() => follow!.watcher.close());
+        policy = follow.initial;
+        if (!policy) warn("no valid policy version is published in the store: requests get 503 until one is");
+      }
+    }
+    const directory =
+      options.directory ??
+      (config.directoryFile
+        ? await FileDirectory.open(config.directoryFile)
+        : config.directoryCacheMs > 0
+          ? new CachedDirectory(requireStore(), config.directoryCacheMs)
+          : requireStore());
+    let audit = options.audit;
+    if (!audit) {
+      if (config.auditFile) {
+        audit = await JsonlAuditSink.open(config.auditFile, { maxPending: config.auditMaxPending });
+      } else {
+        audit = await AuditWriter.start(requireStore(), {
+          node: config.auditNode,
+          maxQueue: config.auditMaxPending,
+          commitTimeoutMs: config.auditCommitTimeoutMs,
+          onStateChange: (ready, reason) =>
+            ready
+              ? log?.info({ node: config.auditNode }, `audit store available again: ${reason}`)
+              : log?.error(
+                  { node: config.auditNode },
+                  `audit store unavailable, requests get 503: ${reason}`,
+                ),
+        });
+      }
+      const opened = audit;
+      cleanups.unshift(() => opened.close());
+    }
+    return await listen(config, options, { policy, directory, audit }, follow, cleanups, (l) => {
+      log = l;
+    });
+  } catch (err) {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface Parts {
+  policy: CompiledPolicy | undefined;
+  directory: Directory;
+  audit: AuditSink;
+}
+
+async function listen(
+  config: GatewayConfig,
+  options: StartOptions,
+  { policy, directory, audit }: Parts,
+  follow: { attach(rt: GatewayRuntime): void } | undefined,
+  cleanups: (() => Promise<void>)[],
+  setLog: (log: FastifyBaseLogger) => void,
+): Promise<RunningGateway> {
   const geo = options.geo ?? (await openCountryLookup(config.geoDatabase));
   const metrics = new GatewayMetrics(true);
   const agent = upstreamAgent(config.connectTimeoutMs);
+  cleanups.push(() => agent.close());
   const runtime: GatewayRuntime = {
     config,
     policy,
     directory,
     directoryReady: true,
     audit,
+    limiter: undefined,
     locator: clientLocator(geo, config.trustedProxies, config.countryHeader),
     metrics,
     agent,
@@ -62,14 +151,27 @@ export async function startGateway(
     },
   };
   const app = buildServer(runtime, options);
+  setLog(app.log);
+  if (config.limits) {
+    // Connected once the log exists, so an unreachable Redis (and the fail mode) is logged there.
+    const limiter = await RateLimiter.connect(config.limits.redisUrl, {
+      failMode: config.limits.fail,
+      keyPrefix: config.limits.keyPrefix,
+      timeoutMs: config.limits.timeoutMs,
+      log: (message) => app.log.warn({ fail: config.limits?.fail }, message),
+    });
+    runtime.limiter = limiter;
+    cleanups.unshift(() => limiter.close());
+  }
+  follow?.attach(runtime);
   for (const model of config.deployments.keys()) {
-    if (!policy.models.has(model))
+    if (policy && !policy.models.has(model))
       app.log.warn(
         { model },
         `deployments for \`${model}\`, which the policy does not declare: requests for it get 404`,
       );
   }
-  for (const model of policy.models.keys()) {
+  for (const model of policy?.models.keys() ?? []) {
     if (!config.deployments.has(model))
       app.log.warn({ model }, `no deployment for \`${model}\`: it cannot be served`);
   }
@@ -87,8 +189,8 @@ export async function startGateway(
       const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
       await app.close();
       clearTimeout(timer);
-      await agent.close();
-      if (!options.audit) await audit.close();
+      // The limiter and watcher stop, the writer drains, then the store closes; the agent last.
+      for (const cleanup of cleanups) await cleanup();
     },
   };
 }

@@ -111,7 +111,7 @@ describe("examples/gateway/gateway.yaml", () => {
     const env = { ANTHROPIC_API_KEY: "a", ANTHROPIC_EU_API_KEY: "b", GLM_API_KEY: "c", OPENAI_API_KEY: "d" };
     const c = loadConfigFile("examples/gateway/gateway.yaml", env);
     expect([...c.deployments.keys()]).toEqual(["claude-mythos-5", "fable-5", "glm-5.2", "cyber-preview"]);
-    expect(c.policyFile.endsWith("examples/policies/us-2026-frontier.yaml")).toBe(true);
+    expect(c.policyFile?.endsWith("examples/policies/us-2026-frontier.yaml")).toBe(true);
     expect(() => loadConfigFile("examples/gateway/gateway.yaml", {})).toThrow(
       /ANTHROPIC_API_KEY` is not set/,
     );

@@ -34,6 +34,8 @@ export interface HarnessOptions {
   mocks?: Record<string, Omit<MockOptions, "name">>;
   /** The `deployments:` section; `{name}` is replaced by that mock's base URL. */
   deployments?: string;
+  /** Where policy, directory and audit come from (YAML); default: the files in the harness folder. */
+  sources?: string;
   /** Extra top-level config (YAML). */
   extra?: string;
   start?: StartOptions;
@@ -85,9 +87,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const text = `
 listen: { host: 127.0.0.1, port: 0 }
-policy: policy.yaml
-directory: directory.yaml
-audit: { file: audit.jsonl }
+${options.sources ?? "policy: policy.yaml\ndirectory: directory.yaml\naudit: { file: audit.jsonl }"}
 ${options.extra ?? ""}
 deployments:
 ${deployments}`;
