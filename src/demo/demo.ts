@@ -1,9 +1,11 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { issueAdminToken } from "../admin/index.ts";
 import { loadDirectoryFile } from "../directory/file.ts";
 import { parseConfig } from "../gateway/config.ts";
 import { type RunningGateway, startGateway } from "../gateway/start.ts";
+import { publishPolicyText } from "../gateway/store-policy.ts";
 import { openStore } from "../store/open.ts";
 import { seedDirectory } from "../store/seed.ts";
 import { type MockUpstream, startMockUpstream } from "./mock-upstreams.ts";
@@ -13,10 +15,13 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The demo's store: SQLite, seeded with the demo directory on first start. */
 export const DEMO_STORE = "data/demo.db";
 export const DEMO_DIRECTORY = "examples/gateway/demo-directory.yaml";
+export const DEMO_POLICY = "examples/policies/us-2026-frontier.yaml";
 
 export interface Demo {
   gateway: RunningGateway;
   mocks: MockUpstream[];
+  /** Admin tokens issued for this run (shown once, stored hashed), one per lifecycle role. */
+  adminTokens: { name: string; role: string; token: string }[];
   close(): Promise<void>;
 }
 
@@ -26,13 +31,33 @@ export interface Demo {
  * loopback (OpenAI and Anthropic wire formats, in a US and an EU region). Works offline.
  */
 export async function startDemo(
-  options: { port?: number; host?: string; storeFile?: string; logger?: boolean } = {},
+  options: { port?: number; adminPort?: number; host?: string; storeFile?: string; logger?: boolean } = {},
 ): Promise<Demo> {
   const storeFile = resolve(ROOT, options.storeFile ?? DEMO_STORE);
   mkdirSync(dirname(storeFile), { recursive: true });
   const store = await openStore(`sqlite:${storeFile}`);
+  const adminTokens: Demo["adminTokens"] = [];
   try {
     await seedDirectory(store, (await loadDirectoryFile(resolve(ROOT, DEMO_DIRECTORY))).entries());
+    // The example policy is version 1; later versions come through the admin API's lifecycle.
+    if (!(await store.latestPolicy())) {
+      await publishPolicyText(store, readFileSync(resolve(ROOT, DEMO_POLICY), "utf8"), DEMO_POLICY, "demo");
+    }
+    // Two people for the two-person rule, and an auditor for reports.
+    for (const [name, role] of [
+      ["erin (editor)", "editor"],
+      ["aaron (approver)", "approver"],
+      ["ada (admin)", "admin"],
+      ["audra (auditor)", "auditor"],
+    ]) {
+      const { token } = await issueAdminToken(store, {
+        name: name!,
+        role: role!,
+        createdBy: "demo",
+        at: Date.now(),
+      });
+      adminTokens.push({ name: name!, role: role!, token });
+    }
   } finally {
     await store.close();
   }
@@ -47,9 +72,10 @@ export async function startDemo(
     `{ provider: ${m.options.kind}, base_url: "${m.baseUrl}", region: ${region}${model ? `, model: ${model}` : ""}, api_key_env: DEMO_UPSTREAM_KEY }`;
   const text = `
 listen: { host: "${options.host ?? "127.0.0.1"}", port: ${options.port ?? 8787} }
-policy: examples/policies/us-2026-frontier.yaml
+policy: { store: true }
 store: "sqlite:${storeFile}"
 audit: { store: true, node: demo }
+admin: { listen: { host: "${options.host ?? "127.0.0.1"}", port: ${options.adminPort ?? (options.port === 0 ? 0 : (options.port ?? 8787) + 1)} } }
 deployments:
   claude-mythos-5:
     - ${dep(anthropicUs, "us", "claude-mythos-5-20260601")}
@@ -71,6 +97,7 @@ deployments:
   return {
     gateway,
     mocks,
+    adminTokens,
     async close() {
       await gateway.close();
       await Promise.all(mocks.map((m) => m.close()));

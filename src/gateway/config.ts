@@ -45,6 +45,23 @@ export const ConfigSchema = z
         "expected a policy file, or `{ store: true }` to enforce the latest version published in the store",
     }),
     directory: z.string().min(1).optional(),
+    admin: z
+      .object({
+        listen: z
+          .object({
+            host: z.string().default("127.0.0.1"),
+            port: z.number().int().min(0).max(65535).default(8788),
+          })
+          .strict()
+          .default({ host: "127.0.0.1", port: 8788 }),
+        webhook_secret_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name")
+          .optional(),
+        notice_refresh_ms: z.number().int().positive().default(5_000),
+      })
+      .strict()
+      .optional(),
     directory_cache_ms: z.number().int().min(0).default(1_000),
     audit: z.union(
       [
@@ -147,6 +164,10 @@ export interface GatewayConfig {
   directoryFile: string | undefined;
   /** How long a store-backed directory's answers are reused (0: every request asks the store). */
   directoryCacheMs: number;
+  /** The admin API on its own listener, on the same store; absent: not served. */
+  admin:
+    | { host: string; port: number; webhookSecret: string | undefined; noticeRefreshMs: number }
+    | undefined;
   /** The JSONL audit log; undefined when audit records go to the store's hash-chained log. */
   auditFile: string | undefined;
   /** This process's audit chain when auditing into the store. */
@@ -179,6 +200,7 @@ function checkConfig(env: NodeJS.ProcessEnv) {
     };
     if (typeof c.policy === "object") needsStore(["policy", "store"], "the policy from the store");
     if ("store" in c.audit) needsStore(["audit", "store"], "auditing into the store");
+    if (c.admin) needsStore(["admin"], "the admin API");
     if (c.directory === undefined && c.store === undefined)
       problems.push({
         path: ["directory"],
@@ -264,6 +286,12 @@ export function parseConfig(
     policyFile: typeof c.policy === "string" ? resolve(baseDir, c.policy) : undefined,
     directoryFile: c.directory === undefined ? undefined : resolve(baseDir, c.directory),
     directoryCacheMs: c.directory_cache_ms,
+    admin: c.admin && {
+      host: c.admin.listen.host,
+      port: c.admin.listen.port,
+      webhookSecret: c.admin.webhook_secret_env === undefined ? undefined : env[c.admin.webhook_secret_env],
+      noticeRefreshMs: c.admin.notice_refresh_ms,
+    },
     auditFile: "file" in c.audit ? resolve(baseDir, c.audit.file) : undefined,
     auditNode: ("node" in c.audit ? c.audit.node : undefined) ?? `${hostname()}-${process.pid}`,
     auditMaxPending: c.audit.max_pending,

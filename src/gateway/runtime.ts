@@ -23,6 +23,8 @@ export interface GatewayRuntime {
   metrics: GatewayMetrics;
   agent: Agent;
   now: () => number;
+  /** Change notices for an org (`x-clearance-notice`), when the admin API publishes through this store. */
+  notices?: { noticesFor(orgId: string, now: number): string | undefined };
   countDecision(decision: Decision): void;
 }
 

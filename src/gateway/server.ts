@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import { authenticate } from "./auth.ts";
 import { installErrorHandlers, trackRoutes } from "./error-handler.ts";
 import { GatewayError, isGatewayError } from "./errors.ts";
@@ -119,7 +124,7 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
   });
 
   /** Identity before the body is read: a request without a valid key never reaches the parser. */
-  const identify = async (req: FastifyRequest) => {
+  const identify = async (req: FastifyRequest, reply: FastifyReply) => {
     const ctx = req.clearance;
     const where = rt.locator.locate(req.socket.remoteAddress, req.headers);
     ctx.ip = where.ip;
@@ -131,6 +136,9 @@ export function buildServer(rt: GatewayRuntime, options: ServerOptions = {}): Fa
       if (isGatewayError(err)) await refuse(rt, ctx, err, null);
       throw err;
     }
+    // Until a published change takes access away, the org's responses say it is coming.
+    const notice = rt.notices?.noticesFor(ctx.caller.org.id, ctx.arrival);
+    if (notice) reply.header("x-clearance-notice", notice);
   };
 
   const knownPaths = trackRoutes(app);

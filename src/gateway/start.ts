@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { ADMIN_PREFIX, buildAdminApp, NoticeBoard } from "../admin/index.ts";
 import { RateLimiter } from "../cluster/rate-limiter.ts";
 import { CachedDirectory } from "../directory/cached.ts";
 import { FileDirectory } from "../directory/file.ts";
@@ -37,6 +38,8 @@ export interface RunningGateway {
   app: FastifyInstance;
   runtime: GatewayRuntime;
   url: string;
+  /** The admin API's base URL (`…/admin/v1`), when `admin` is configured. */
+  admin?: { app: FastifyInstance; url: string };
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts what is left. */
   close(graceMs?: number): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function startGateway(
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const needsStore =
+      config.admin !== undefined ||
       (!options.policy && !config.policyFile) ||
       (!options.directory && !config.directoryFile) ||
       (!options.audit && !config.auditFile);
@@ -104,13 +108,48 @@ export async function startGateway(
       const opened = audit;
       cleanups.unshift(() => opened.close());
     }
-    return await listen(config, options, { policy, directory, audit }, follow, cleanups, (l) => {
+    const running = await listen(config, options, { policy, directory, audit }, follow, cleanups, (l) => {
       log = l;
     });
+    if (config.admin)
+      running.admin = await startAdmin(config, config.admin, requireStore(), running, cleanups);
+    return running;
   } catch (err) {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The admin API on its own listener and the notice board that puts `x-clearance-notice` on the
+ * responses of orgs about to lose access; both on the gateway's store. Closed before the store.
+ */
+async function startAdmin(
+  config: GatewayConfig,
+  admin: NonNullable<GatewayConfig["admin"]>,
+  store: Store,
+  gateway: RunningGateway,
+  cleanups: (() => Promise<void>)[],
+): Promise<{ app: FastifyInstance; url: string }> {
+  const board = await NoticeBoard.start(store, {
+    refreshMs: admin.noticeRefreshMs,
+    now: gateway.runtime.now,
+  });
+  cleanups.unshift(async () => board.close());
+  gateway.runtime.notices = board;
+  const app = await buildAdminApp({
+    store,
+    now: gateway.runtime.now,
+    auditNode: `${config.auditNode}-admin`,
+    webhooks: admin.webhookSecret ? { secret: admin.webhookSecret } : undefined,
+    logger: false,
+  });
+  cleanups.unshift(() => app.close());
+  await app.listen({ host: admin.host, port: admin.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : admin.port;
+  const host = admin.host.includes(":") ? `[${admin.host}]` : admin.host;
+  return { app, url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}${ADMIN_PREFIX}` };
 }
 
 interface Parts {
