@@ -85,6 +85,9 @@ export function impact(
   const changes = models.flatMap((m) => modelChange(before, after, m) ?? []);
   const changedModels = changes.map((c) => c.model);
   const withRequest = requestFacts(options.request);
+  const readsRequest = changes.some((c) =>
+    c.differing.some(({ rule }) => attributesOf(rule.condition).some((a) => a.startsWith("request."))),
+  );
   // Two-level grouping: the organisation part of a principal is projected once per organisation
   // and changed model; the user and request part once per principal for all changed models.
   const orgProjections = changedModels.map((m) =>
@@ -96,32 +99,41 @@ export function impact(
     (a) => !isOrgAttribute(a),
   );
   const orgClasses = new Map<string, number[]>();
-  const cohortCache = new Map<string, { before?: readonly string[]; after?: readonly string[] }>();
+  /** Per organisation: its cohorts under each policy. */
+  const cohortCache = new Map<string, (policy: CompiledPolicy) => readonly string[] | undefined>();
   const interned = changedModels.map(() => new Map<string, number>());
   const userClasses = new Map<string, number>();
   const groups = changedModels.map(() => new Map<number, { facts: Facts; members: Principal[] }>());
 
   let count = 0;
+  const touched: number[] = [];
   for (const p of principals) {
     count++;
     if (count % 100_000 === 0) options.onProgress?.(count);
     if (changedModels.length === 0) continue;
-    const facts = withRequest(p.facts);
+    // Request attributes are filled in only where a differing rule reads them, or for the
+    // principals it touches: most principals then cost no allocation at all.
+    let facts = readsRequest ? withRequest(p.facts) : p.facts;
     const orgKey = orgIdentity(facts);
+    let cohorts = cohortCache.get(orgKey);
+    if (!cohorts) {
+      const was = cohortsOf(before, facts);
+      const is = cohortsOf(after, facts);
+      cohorts = (policy: CompiledPolicy) => (policy === before ? was : is);
+      cohortCache.set(orgKey, cohorts);
+    }
+    // Most principals are touched by no differing rule: they need no projection at all.
+    touched.length = 0;
+    for (let i = 0; i < changes.length; i++) if (touches(changes[i]!, facts, cohorts)) touched.push(i);
+    if (touched.length === 0) continue;
+    if (!readsRequest) facts = withRequest(facts);
     let orgClass = orgClasses.get(orgKey);
     if (!orgClass) {
       orgClass = orgProjections.map((project, i) => intern(interned[i]!, project(facts)));
       orgClasses.set(orgKey, orgClass);
     }
     const userClass = intern(userClasses, userProjection(facts));
-    const cohorts = (policy: CompiledPolicy) => (policy === before ? orgCohorts.before : orgCohorts.after);
-    const orgCohorts = cohortCache.get(orgKey) ?? {
-      before: cohortsOf(before, facts),
-      after: cohortsOf(after, facts),
-    };
-    cohortCache.set(orgKey, orgCohorts);
-    for (let i = 0; i < changedModels.length; i++) {
-      if (!touches(changes[i]!, facts, cohorts)) continue;
+    for (const i of touched) {
       const key = orgClass[i]! * 2 ** 26 + userClass;
       const group = groups[i]!.get(key);
       if (group) group.members.push(p);
@@ -248,15 +260,15 @@ function rulesOf(policies: readonly CompiledPolicy[], model: string): CompiledRu
 
 const isOrgAttribute = (a: Attribute) => a.startsWith("org.");
 
+function attributesOf(c: Condition | undefined): Attribute[] {
+  if (!c) return [];
+  return c.kind === "test" ? [c.attribute] : c.items.flatMap(attributesOf);
+}
+
 /** Everything the organisation part of a principal's facts says, as one string. */
 function orgIdentity(facts: Facts): string {
-  return JSON.stringify([
-    facts["org.id"],
-    facts["org.country"],
-    facts["org.sector"],
-    facts["org.verified"],
-    facts["org.cohorts"],
-  ]);
+  const cohorts = facts["org.cohorts"] as readonly string[] | undefined;
+  return `${facts["org.id"]}\u0001${facts["org.country"]}\u0001${facts["org.sector"]}\u0001${facts["org.verified"]}\u0001${cohorts === undefined ? "?" : cohorts.join(",")}`;
 }
 
 function intern(table: Map<string, number>, key: string): number {
