@@ -3,7 +3,6 @@ import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { ADMIN_PREFIX, buildAdminApp } from "../admin/app.ts";
 import { recordCliEvent } from "../admin/context.ts";
-import { readDirectoryFile } from "../admin/directory-file.ts";
 import { history, storyLine } from "../admin/history.ts";
 import { type ImpactSummary, principalsOf, storePrincipals, summarize } from "../admin/impact-service.ts";
 import { changedDirectives, currentPolicy, effectiveInstant } from "../admin/policies.ts";
@@ -15,7 +14,10 @@ import {
   cohortReportHtml,
 } from "../admin/reports.ts";
 import { issueAdminToken, publicToken } from "../admin/tokens.ts";
+import { parseDirectory } from "../directory/file.ts";
+import type { Org, User } from "../directory/types.ts";
 import { impact, type Principal } from "../policy/index.ts";
+import { FileInvalidError, formatFileDiagnostic } from "../shared/located.ts";
 import { DEFAULT_STORE_URL, openStore, type Store } from "../store/index.ts";
 import { CliFailure, EXIT, loadPolicyFile, parseAt, readText } from "./io.ts";
 
@@ -268,12 +270,7 @@ function registerImpact(program: Command): void {
             : effectiveInstant(after, changedDirectives(before, after), 0) || Date.now();
         let principals: Principal[];
         if (opts.directory) {
-          const { directory, errors } = readDirectoryFile(readText(opts.directory), opts.directory);
-          for (const e of errors) process.stderr.write(`${e}\n`);
-          if (!directory)
-            throw new CliFailure(
-              `\`${opts.directory}\` is not a valid directory file (${errors.length} error${errors.length === 1 ? "" : "s"})`,
-            );
+          const directory = readDirectory(opts.directory);
           principals = principalsOf(directory.orgs, directory.users);
         } else {
           principals = await withStore(opts.db, (store) => storePrincipals(store));
@@ -288,6 +285,18 @@ function registerImpact(program: Command): void {
         process.exitCode = EXIT.ok;
       },
     );
+}
+
+/** The directory file format the gateway reads (src/directory/file.ts); every error located. */
+function readDirectory(file: string): { orgs: Org[]; users: User[] } {
+  try {
+    return parseDirectory(readText(file), file).entries();
+  } catch (err) {
+    if (!(err instanceof FileInvalidError)) throw err;
+    for (const d of err.diagnostics) process.stderr.write(`${formatFileDiagnostic(d)}\n`);
+    const n = err.diagnostics.length;
+    throw new CliFailure(`\`${file}\` is not a valid directory file (${n} error${n === 1 ? "" : "s"})`);
+  }
 }
 
 /** A progress bar on stderr for runs large enough to wait for, only on a terminal. */

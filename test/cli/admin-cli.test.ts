@@ -1,26 +1,13 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, verifyAudit } from "../../src/store/index.ts";
 import { EXAMPLE, WITHDRAWAL } from "../admin/helpers.ts";
 import { sqliteDatabase, type TestDatabase } from "../helpers/databases.ts";
+import { BIN, clearanceAsync } from "./run.ts";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/clearance.js");
-
-async function clearance(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, CLEARANCE_DB: "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const clearance = clearanceAsync;
 
 describe("clearance impact, history, report and admin commands", () => {
   let db: TestDatabase;
@@ -94,8 +81,10 @@ users:
     );
     expect(res.code).toBe(2);
     expect(res.stderr.split("\n").slice(0, 3)).toEqual([
-      expect.stringMatching(/bad\.yaml:2:5: `Germany` in `country` is not an ISO 3166-1 alpha-2/),
-      expect.stringMatching(/bad\.yaml:4:\d+: `org` must name an org of this file, got `nope`/),
+      expect.stringMatching(
+        /bad\.yaml:2:\d+: error DIRECTORY_\w+ orgs\[0\]\.country: `Germany` is not an ISO 3166-1 alpha-2/,
+      ),
+      expect.stringMatching(/bad\.yaml:4:\d+: error DIRECTORY_\w+ users\[0\]\.org: unknown org `nope`/),
       expect.stringMatching(/clearance: `.*bad\.yaml` is not a valid directory file \(2 errors\)/),
     ]);
   });

@@ -1,27 +1,13 @@
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditWriter, openStore } from "../../src/store/index.ts";
 import { hashApiKey } from "../../src/store/keys.ts";
 import { sqliteDatabase, type TestDatabase } from "../helpers/databases.ts";
 import { decision, outcome } from "../store/conformance.ts";
+import { clearanceAsync } from "./run.ts";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/clearance.js");
-
-async function clearance(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, CLEARANCE_DB: "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const clearance = clearanceAsync;
 
 describe("clearance directory, keys and audit commands (sqlite file)", () => {
   let db: TestDatabase;
