@@ -1,6 +1,6 @@
 import pg from "pg";
 import { StoreError } from "./errors.ts";
-import { type Dialect, driverError, type Executor, type Row } from "./sql.ts";
+import { AUDIT_COLUMNS, auditRowValues, type Dialect, driverError, type Executor, type Row } from "./sql.ts";
 import { migrate, SqlOps } from "./sql-store.ts";
 import type { Store, StoredAuditRow, StoreOps } from "./types.ts";
 
@@ -46,7 +46,7 @@ class PgExecutor implements Executor {
   }
 }
 
-const INSERT_AUDIT = `INSERT INTO audit_log (node, seq, prev, hash, time, decision_id, org, user_id, model, decision, status, record)
+const INSERT_AUDIT = `INSERT INTO audit_log (${AUDIT_COLUMNS})
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
     $8::text[], $9::text[], $10::text[], $11::int[], $12::text[])`;
 
@@ -120,20 +120,7 @@ function postgresDialect(channel: string): Dialect {
     async insertAudit(exec, rows: readonly StoredAuditRow[]) {
       const cols: unknown[][] = Array.from({ length: 12 }, () => []);
       for (const r of rows) {
-        const values = [
-          r.node,
-          r.seq,
-          r.prev,
-          r.hash,
-          r.time,
-          r.decisionId,
-          r.org,
-          r.user,
-          r.model,
-          r.decision,
-          r.status,
-          r.record,
-        ];
+        const values = auditRowValues(r);
         for (let i = 0; i < 12; i++) cols[i]!.push(values[i]);
       }
       // Written with $n already; `numbered` leaves it alone (no `?`).

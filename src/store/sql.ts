@@ -13,6 +13,28 @@ export interface Executor {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
+/** The audit_log columns both dialects insert, in this order. */
+export const AUDIT_COLUMNS =
+  "node, seq, prev, hash, time, decision_id, org, user_id, model, decision, status, record";
+
+/** An audit row's values in the order of AUDIT_COLUMNS. */
+export function auditRowValues(r: import("./types.ts").StoredAuditRow): unknown[] {
+  return [
+    r.node,
+    r.seq,
+    r.prev,
+    r.hash,
+    r.time,
+    r.decisionId,
+    r.org,
+    r.user,
+    r.model,
+    r.decision,
+    r.status,
+    r.record,
+  ];
+}
+
 /** What differs between the dialects beyond plain SQL. */
 export interface Dialect {
   readonly kind: "sqlite" | "postgres";

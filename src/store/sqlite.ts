@@ -2,7 +2,15 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { StoreError } from "./errors.ts";
-import { type Dialect, driverError, type Executor, Mutex, type Row } from "./sql.ts";
+import {
+  AUDIT_COLUMNS,
+  auditRowValues,
+  type Dialect,
+  driverError,
+  type Executor,
+  Mutex,
+  type Row,
+} from "./sql.ts";
 import { migrate, SqlOps } from "./sql-store.ts";
 import type { Store, StoredAuditRow, StoreOps } from "./types.ts";
 
@@ -100,7 +108,7 @@ class LockedExecutor implements Executor {
   }
 }
 
-const INSERT_AUDIT = `INSERT INTO audit_log (node, seq, prev, hash, time, decision_id, org, user_id, model, decision, status, record)
+const INSERT_AUDIT = `INSERT INTO audit_log (${AUDIT_COLUMNS})
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 function sqliteDialect(raw: SqliteExecutor): Dialect {
@@ -111,20 +119,7 @@ function sqliteDialect(raw: SqliteExecutor): Dialect {
       const stmt = raw.prepare(INSERT_AUDIT);
       try {
         for (const r of rows) {
-          stmt.run(
-            r.node,
-            r.seq,
-            r.prev,
-            r.hash,
-            r.time,
-            r.decisionId,
-            r.org,
-            r.user,
-            r.model,
-            r.decision,
-            r.status,
-            r.record,
-          );
+          stmt.run(...auditRowValues(r));
         }
       } catch (err) {
         throw driverError(err, INSERT_AUDIT);
